@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gcheap: the /dev/gcheap front end.
+ *
+ * Each open() of the misc device creates one heap bound to the opener's mm;
+ * one mmap() gives it its arena; the ioctls below run the heap operations of
+ * mheap/ops.c on kernel copies of their arguments. The ioctl table follows
+ * iommufd: one entry per command with the struct's size and the end of its
+ * first version, and copy_struct_from_user() for extension.
+ */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "compat.h"
+#include "mheap/mheap.h"
+#include "mheap/arena.h"
+
+static unsigned long arena_max_mb = 64 * 1024;
+module_param(arena_max_mb, ulong, 0644);
+MODULE_PARM_DESC(arena_max_mb, "Longest arena one heap may map, in MiB (default 65536)");
+
+/**
+ * struct gcheap_heap - one open of /dev/gcheap
+ * @mh: the heap
+ * @mm: the mm that opened it; the only one allowed to use it (mmgrab()ed)
+ * @unmapped: the arena mapping is gone (munmap or exit); set once
+ */
+struct gcheap_heap {
+	struct mheap mh;
+	struct mm_struct *mm;
+	bool unmapped;
+};
+
+static u64 gcheap_arena_max(void)
+{
+	unsigned long mb = READ_ONCE(arena_max_mb);
+
+	return mb > (U64_MAX >> 20) ? U64_MAX : (u64)mb << 20;
+}
+
+/* ================ ioctls ================ */
+
+struct gcheap_ucmd {
+	struct gcheap_heap *heap;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+/* Write a reply back, no further than the caller's struct reaches. */
+static int gcheap_ucmd_respond(struct gcheap_ucmd *ucmd, size_t len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd, min_t(size_t, ucmd->user_size, len)))
+		return -EFAULT;
+	return 0;
+}
+
+static int gcheap_arena_ready(struct gcheap_heap *heap)
+{
+	return READ_ONCE(heap->unmapped) ? -ENXIO : 0;
+}
+
+static int gcheap_ioctl_api(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_api *a = ucmd->cmd;
+
+	if (a->flags || a->__reserved)
+		return -EINVAL;
+	mheap_op_api(&ucmd->heap->mh, a);
+	a->arena_max = gcheap_arena_max();
+	return gcheap_ucmd_respond(ucmd, sizeof(*a));
+}
+
+static int gcheap_ioctl_size_classes(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_size_classes *sc = ucmd->cmd;
+	struct gcheap_size_class table[MHEAP_NUM_CLASSES];
+	unsigned int i;
+	int ret;
+
+	if (sc->flags || sc->__reserved)
+		return -EINVAL;
+	if (sc->count < MHEAP_NUM_CLASSES) {
+		sc->count = MHEAP_NUM_CLASSES;
+		ret = gcheap_ucmd_respond(ucmd, sizeof(*sc));
+		return ret ?: -ENOSPC;
+	}
+	for (i = 0; i < MHEAP_NUM_CLASSES; i++) {
+		table[i].size = mheap_classes[i].size;
+		table[i].npages = mheap_classes[i].npages;
+	}
+	if (copy_to_user(u64_to_user_ptr(sc->table), table, sizeof(table)))
+		return -EFAULT;
+	sc->count = MHEAP_NUM_CLASSES;
+	return gcheap_ucmd_respond(ucmd, sizeof(*sc));
+}
+
+static int gcheap_ioctl_refill(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_refill *r = ucmd->cmd;
+	int ret = gcheap_arena_ready(ucmd->heap);
+
+	if (!ret)
+		ret = mheap_op_refill(&ucmd->heap->mh, r);
+	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*r));
+}
+
+static int gcheap_ioctl_alloc(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_alloc *a = ucmd->cmd;
+	int ret = gcheap_arena_ready(ucmd->heap);
+
+	if (!ret)
+		ret = mheap_op_alloc(&ucmd->heap->mh, a);
+	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*a));
+}
+
+static int gcheap_ioctl_free(struct gcheap_ucmd *ucmd)
+{
+	int ret = gcheap_arena_ready(ucmd->heap);
+
+	return ret ?: mheap_op_free(&ucmd->heap->mh, ucmd->cmd);
+}
+
+static int gcheap_ioctl_lookup(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_lookup *l = ucmd->cmd;
+	int ret = gcheap_arena_ready(ucmd->heap);
+
+	if (!ret)
+		ret = mheap_op_lookup(&ucmd->heap->mh, l);
+	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*l));
+}
+
+static int gcheap_ioctl_stats(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_stats *st = ucmd->cmd;
+	struct gcheap_class_stats *rows = NULL;
+	int ret;
+
+	if (st->flags || st->__reserved)
+		return -EINVAL;
+	if (st->by_class && st->nclasses < MHEAP_NUM_CLASSES) {
+		st->nclasses = MHEAP_NUM_CLASSES;
+		ret = gcheap_ucmd_respond(ucmd, sizeof(*st));
+		return ret ?: -ENOSPC;
+	}
+	if (st->by_class) {
+		rows = kcalloc(MHEAP_NUM_CLASSES, sizeof(*rows), GFP_KERNEL);
+		if (!rows)
+			return -ENOMEM;
+	}
+	ret = mheap_op_stats(&ucmd->heap->mh, st, rows, rows ? MHEAP_NUM_CLASSES : 0);
+	if (!ret && rows &&
+	    copy_to_user(u64_to_user_ptr(st->by_class), rows,
+			 MHEAP_NUM_CLASSES * sizeof(*rows)))
+		ret = -EFAULT;
+	kfree(rows);
+	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*st));
+}
+
+union gcheap_ucmd_buffer {
+	struct gcheap_api api;
+	struct gcheap_size_classes size_classes;
+	struct gcheap_refill refill;
+	struct gcheap_alloc alloc;
+	struct gcheap_free free;
+	struct gcheap_lookup lookup;
+	struct gcheap_stats stats;
+};
+
+struct gcheap_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct gcheap_ucmd *ucmd);
+};
+
+#define GCHEAP_IOCTL_OP(_ioctl, _fn, _struct, _last)                          \
+	[_IOC_NR(_ioctl) - GCHEAP_CMD_API] = {                                 \
+		.size = sizeof(_struct) +                                      \
+			BUILD_BUG_ON_ZERO(sizeof(union gcheap_ucmd_buffer) <   \
+					  sizeof(_struct)),                    \
+		.min_size = offsetofend(_struct, _last),                       \
+		.ioctl_num = _ioctl,                                           \
+		.execute = _fn,                                                \
+	}
+
+/* min_size: the end of each struct's first version; never lower it. */
+static const struct gcheap_ioctl_op gcheap_ioctl_ops[] = {
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_API, gcheap_ioctl_api, struct gcheap_api,
+			span_max_elems),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_SIZE_CLASSES, gcheap_ioctl_size_classes,
+			struct gcheap_size_classes, table),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_REFILL, gcheap_ioctl_refill,
+			struct gcheap_refill, free),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_ALLOC, gcheap_ioctl_alloc,
+			struct gcheap_alloc, usable),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_FREE, gcheap_ioctl_free, struct gcheap_free,
+			addr),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_LOOKUP, gcheap_ioctl_lookup,
+			struct gcheap_lookup, __reserved),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_STATS, gcheap_ioctl_stats,
+			struct gcheap_stats, bad_frees),
+};
+
+static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct gcheap_heap *heap = filp->private_data;
+	const struct gcheap_ioctl_op *op;
+	union gcheap_ucmd_buffer buf;
+	struct gcheap_ucmd ucmd = {
+		.heap = heap,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (nr < GCHEAP_CMD_API || nr - GCHEAP_CMD_API >= ARRAY_SIZE(gcheap_ioctl_ops))
+		return -ENOTTY;
+	op = &gcheap_ioctl_ops[nr - GCHEAP_CMD_API];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+	if (current->mm != heap->mm)
+		return -EPERM;
+
+	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (ret)
+		return ret;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	return op->execute(&ucmd);
+}
+
+/* ================ mmap ================ */
+
+static vm_fault_t gcheap_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct gcheap_heap *heap = vma->vm_private_data;
+	unsigned long off = vmf->address - vma->vm_start;
+	struct page *page;
+	bool inuse;
+
+	mutex_lock(&heap->mh.lock);
+	inuse = mheap_page_inuse(&heap->mh, off >> MHEAP_PAGE_SHIFT);
+	mutex_unlock(&heap->mh.lock);
+	if (!inuse)
+		return VM_FAULT_SIGBUS;
+
+	page = mheap_arena_page(&heap->mh, off >> PAGE_SHIFT, true);
+	if (!page)
+		return VM_FAULT_OOM;
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+/*
+ * The heap's metadata describes the arena at one address and one length, so
+ * the mapping may not be split, moved or grown (VM_DONTEXPAND).
+ */
+static int gcheap_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static int gcheap_vm_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static void gcheap_vm_close(struct vm_area_struct *vma)
+{
+	struct gcheap_heap *heap = vma->vm_private_data;
+
+	WRITE_ONCE(heap->unmapped, true);
+}
+
+static const struct vm_operations_struct gcheap_vm_ops = {
+	.fault = gcheap_vm_fault,
+	.may_split = gcheap_vm_may_split,
+	.mremap = gcheap_vm_mremap,
+	.close = gcheap_vm_close,
+};
+
+static int gcheap_fops_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct gcheap_heap *heap = filp->private_data;
+	unsigned long len = vma->vm_end - vma->vm_start;
+	int ret;
+
+	if (current->mm != heap->mm || vma->vm_mm != heap->mm)
+		return -EPERM;
+	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
+	    len & (MHEAP_PAGE_SIZE - 1))
+		return -EINVAL;
+	if (len > gcheap_arena_max())
+		return -EFBIG;
+	ret = mheap_set_arena(&heap->mh, vma->vm_start, len);
+	if (ret)
+		return ret;
+	/* A forked child gets no view of the heap's pages. */
+	gcheap_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND);
+	vma->vm_ops = &gcheap_vm_ops;
+	vma->vm_private_data = heap;
+	return 0;
+}
+
+/* ================ open / release ================ */
+
+static int gcheap_fops_open(struct inode *inode, struct file *filp)
+{
+	struct gcheap_heap *heap;
+
+	if (!current->mm)
+		return -EPERM;
+	heap = kzalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
+	if (!heap)
+		return -ENOMEM;
+	mheap_init(&heap->mh);
+	heap->mm = current->mm;
+	mmgrab(heap->mm);
+	filp->private_data = heap;
+	return nonseekable_open(inode, filp);
+}
+
+static int gcheap_fops_release(struct inode *inode, struct file *filp)
+{
+	struct gcheap_heap *heap = filp->private_data;
+
+	/* The mapping holds the file, so no page is mapped any more. */
+	mheap_destroy(&heap->mh);
+	mmdrop(heap->mm);
+	kfree(heap);
+	return 0;
+}
+
+static const struct file_operations gcheap_fops = {
+	.owner = THIS_MODULE,
+	.open = gcheap_fops_open,
+	.release = gcheap_fops_release,
+	.unlocked_ioctl = gcheap_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = gcheap_fops_mmap,
+	.llseek = no_llseek,
+};
+
+static struct miscdevice gcheap_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "gcheap",
+	.fops = &gcheap_fops,
+	.mode = 0666,
+};
+
+static int __init gcheap_init(void)
+{
+	int ret = mheap_sizeclass_init();
+
+	if (WARN_ON(ret))
+		return ret;
+	return misc_register(&gcheap_misc);
+}
+
+static void __exit gcheap_exit(void)
+{
+	misc_deregister(&gcheap_misc);
+}
+
+module_init(gcheap_init);
+module_exit(gcheap_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("gcheap: a garbage-collected heap for user processes");
+MODULE_AUTHOR("The gcheap developers");

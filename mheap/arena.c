@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The memory behind an arena: one array of struct page pointers per 64 MiB
+ * chunk, filled on first touch (the fault handler) with zeroed pages charged
+ * to the faulting task's memory cgroup. The collector and the zeroing below
+ * reach the pages through the kernel's direct map, never through the user
+ * mapping.
+ *
+ * Pages are only ever added here, under mheap_arena.lock, and freed when the
+ * heap is destroyed, after its mapping is gone; so a page pointer read under
+ * the lock stays valid for the heap's lifetime.
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/sched/signal.h>
+#include "mheap.h"
+#include "arena.h"
+
+#define ARENA_CHUNK_PAGES	(1UL << (MHEAP_CHUNK_SHIFT - PAGE_SHIFT))
+
+/**
+ * struct mheap_arena - backing pages of one arena
+ * @lock: protects the page arrays (lock order: inside mheap.lock)
+ * @nchunks: entries of @pages
+ * @pages: per chunk, per base page: the page, or NULL if never touched
+ * @resident: pages in @pages
+ */
+struct mheap_arena {
+	spinlock_t lock;
+	unsigned long nchunks;
+	struct page ***pages;
+	atomic_long_t resident;
+};
+
+int mheap_arena_init(struct mheap *h)
+{
+	struct mheap_arena *a;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	if (!a)
+		return -ENOMEM;
+	a->pages = kvcalloc(h->nchunks, sizeof(*a->pages), GFP_KERNEL_ACCOUNT);
+	if (!a->pages) {
+		kfree(a);
+		return -ENOMEM;
+	}
+	spin_lock_init(&a->lock);
+	a->nchunks = h->nchunks;
+	h->backing = a;
+	return 0;
+}
+
+void mheap_arena_destroy(struct mheap *h)
+{
+	struct mheap_arena *a = h->backing;
+	unsigned long c, i;
+
+	if (!a)
+		return;
+	for (c = 0; c < a->nchunks; c++) {
+		if (!a->pages[c])
+			continue;
+		for (i = 0; i < ARENA_CHUNK_PAGES; i++)
+			if (a->pages[c][i])
+				put_page(a->pages[c][i]);
+		kvfree(a->pages[c]);
+	}
+	kvfree(a->pages);
+	kfree(a);
+	h->backing = NULL;
+}
+
+/**
+ * mheap_arena_page() - the page behind a base page of the arena
+ * @h: the heap, with an arena
+ * @pgoff: base page (PAGE_SIZE) counted from the arena start
+ * @alloc: allocate a zeroed page if there is none yet
+ *
+ * May sleep when @alloc is set. Takes no reference for the caller.
+ *
+ * Return: the page; NULL if there is none and @alloc is false, or if
+ * memory ran out.
+ */
+struct page *mheap_arena_page(struct mheap *h, unsigned long pgoff, bool alloc)
+{
+	struct mheap_arena *a = h->backing;
+	unsigned long c = pgoff / ARENA_CHUNK_PAGES;
+	unsigned long i = pgoff % ARENA_CHUNK_PAGES;
+	struct page **chunk = NULL, *page = NULL, *fresh = NULL;
+
+	if (c >= a->nchunks)
+		return NULL;
+	spin_lock(&a->lock);
+	if (a->pages[c])
+		page = a->pages[c][i];
+	spin_unlock(&a->lock);
+	if (page || !alloc)
+		return page;
+
+	chunk = kvcalloc(ARENA_CHUNK_PAGES, sizeof(*chunk), GFP_KERNEL_ACCOUNT);
+	fresh = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	spin_lock(&a->lock);
+	if (!a->pages[c] && chunk) {
+		a->pages[c] = chunk;
+		chunk = NULL;
+	}
+	if (a->pages[c]) {
+		page = a->pages[c][i];
+		if (!page && fresh) {
+			a->pages[c][i] = fresh;
+			page = fresh;
+			fresh = NULL;
+			atomic_long_inc(&a->resident);
+		}
+	}
+	spin_unlock(&a->lock);
+	kvfree(chunk);
+	if (fresh)
+		__free_page(fresh);
+	return page;
+}
+
+/**
+ * mheap_arena_zero() - clear the backed pages of a run of heap pages
+ * @h: the heap
+ * @page: first heap page
+ * @npages: heap pages
+ *
+ * Pages never touched are zero already and stay unbacked.
+ *
+ * Return: 0, or -EINTR if a fatal signal cut the work short.
+ */
+int mheap_arena_zero(struct mheap *h, u64 page, u64 npages)
+{
+	unsigned long per = MHEAP_PAGE_SIZE / PAGE_SIZE;
+	unsigned long p, first = page * per, end = (page + npages) * per;
+
+	for (p = first; p < end; p++) {
+		struct page *pg = mheap_arena_page(h, p, false);
+
+		if (pg)
+			clear_highpage(pg);
+		if (!((p - first + 1) % 64)) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+u64 mheap_arena_resident(struct mheap *h)
+{
+	struct mheap_arena *a = h->backing;
+
+	return a ? (u64)atomic_long_read(&a->resident) << PAGE_SHIFT : 0;
+}

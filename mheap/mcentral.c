@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mcentral: per span class, the spans not held by a thread cache.
+ *
+ * A span is on exactly one list of its class: partial (free slots left),
+ * full, or cached (handed to a library thread cache by a refill). While a
+ * span is cached, its free slots belong to the cache: the kernel records
+ * which slots it handed out (cachefree), and learns which of them were used
+ * only when the span comes back. Frees of handed-out slots that arrive
+ * through the fd meanwhile are parked in cachefreed and settled then.
+ */
+#include <linux/kernel.h>
+#include <linux/bitmap.h>
+#include <linux/lockdep.h>
+#include "mheap.h"
+
+/**
+ * mcentral_cache_span() - hand out a span of a class to a thread cache
+ * @h: the heap, mheap.lock held
+ * @spanclass: span class, size class 1 .. MHEAP_NUM_CLASSES - 1
+ *
+ * Prefers a partial span of the class; else cuts a new span from the page
+ * heap. On return the span is on the class's cached list and its free slots
+ * are recorded in cachefree.
+ *
+ * Return: the span, or NULL if no memory is left.
+ */
+struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass)
+{
+	struct mcentral *c = &h->central[spanclass];
+	struct mspan *s;
+	u32 tail;
+
+	lockdep_assert_held(&h->lock);
+	s = list_first_entry_or_null(&c->partial, struct mspan, list);
+	if (s) {
+		list_del(&s->list);
+	} else {
+		s = mheap_alloc_span(h, mheap_classes[spanclass >> 1].npages);
+		if (!s)
+			return NULL;
+		if (mspan_init_small(s, spanclass)) {
+			mheap_free_span(h, s);
+			return NULL;
+		}
+		c->nspans++;
+	}
+
+	bitmap_complement(s->cachefree, s->allocbits, s->nelems);
+	/* bitmap_complement() leaves the tail of the last word set. */
+	tail = BITS_TO_LONGS(s->nelems) * BITS_PER_LONG - s->nelems;
+	if (tail)
+		bitmap_clear(s->cachefree, s->nelems, tail);
+	bitmap_zero(s->cachefreed, s->nelems);
+	s->cached = true;
+	list_add(&s->list, &c->cached);
+	h->cached_spans++;
+	h->refills++;
+	return s;
+}
+
+/* Put a span that no cache holds on the list its fill level calls for. */
+static void mcentral_place(struct mheap *h, struct mspan *s)
+{
+	struct mcentral *c = &h->central[s->spanclass];
+
+	if (!s->nalloc) {
+		c->nspans--;
+		mheap_free_span(h, s);
+	} else if (s->nalloc == s->nelems) {
+		list_add(&s->list, &c->full);
+	} else {
+		list_add(&s->list, &c->partial);
+	}
+}
+
+/**
+ * mcentral_uncache_span() - take a span back from a thread cache
+ * @h: the heap, mheap.lock held
+ * @s: a cached span of @h
+ * @left_free: the cache's free-slot bitmap as it left it (untrusted: only
+ *	its bits for slots in cachefree count)
+ *
+ * Slots handed out and no longer free become allocated, except those freed
+ * through the fd meanwhile. A span left empty goes back to the page heap.
+ */
+void mcentral_uncache_span(struct mheap *h, struct mspan *s,
+			   const unsigned long *left_free)
+{
+	struct mcentral *c = &h->central[s->spanclass];
+	unsigned int w, words = BITS_TO_LONGS(s->nelems);
+	u64 used = 0, freed = 0, bogus = 0;
+
+	lockdep_assert_held(&h->lock);
+	for (w = 0; w < words; w++) {
+		unsigned long u = s->cachefree[w] & ~left_free[w];
+		unsigned long f = s->cachefreed[w] & u;
+
+		bogus += hweight_long(s->cachefreed[w] & ~u);
+		used += hweight_long(u);
+		freed += hweight_long(f);
+		s->allocbits[w] |= u & ~f;
+	}
+	s->nalloc += used - freed;
+	c->nalloc += used - freed;
+	c->mallocs += used;
+	c->frees += freed;
+	h->bad_frees += bogus;
+	if (freed)
+		s->needzero = true;
+
+	s->cached = false;
+	list_del(&s->list);
+	h->cached_spans--;
+	mcentral_place(h, s);
+}
+
+/**
+ * mcentral_object_freed() - file a span after one of its objects was freed
+ * @h: the heap, mheap.lock held
+ * @s: a small span no cache holds, whose allocbits and counts were updated
+ * @was_full: the span had no free slot before the free
+ */
+void mcentral_object_freed(struct mheap *h, struct mspan *s, bool was_full)
+{
+	lockdep_assert_held(&h->lock);
+	if (!s->nalloc || was_full) {
+		list_del(&s->list);
+		mcentral_place(h, s);
+	}
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mheap: the page heap, spans, size classes and central span lists of a
+ * gcheap heap. Private to the module (and to the hosted build, which compiles
+ * these files unchanged in user space).
+ *
+ * The design follows the Go runtime's allocator: heap pages of 8 KiB, spans
+ * (runs of pages) that are either free, hold one large object, or are cut into
+ * slots of one size class; per span class (size class x scan/noscan) an
+ * mcentral keeps the spans that still have free slots.
+ *
+ * Locking
+ * -------
+ * Lock order, outermost first:
+ *
+ *   mmap_lock (fault path only)
+ *     mheap.lock               (mutex) every field of struct mheap, its spans,
+ *                              mcentrals, free lists and span map
+ *       mheap_arena.lock       (spinlock) the backing-page arrays
+ *
+ * No user memory is touched with mheap.lock held: the ioctl layer copies
+ * arguments in before calling the mheap_op_*() functions and copies results
+ * out after they return, so a page fault never nests inside mheap.lock.
+ */
+#ifndef _GCHEAP_MHEAP_H
+#define _GCHEAP_MHEAP_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/gcheap.h>
+
+/* ================ Geometry ================ */
+
+#define MHEAP_PAGE_SHIFT	GCHEAP_PAGE_SHIFT
+#define MHEAP_PAGE_SIZE		(1ULL << MHEAP_PAGE_SHIFT)
+#define MHEAP_MAX_SMALL		GCHEAP_MAX_SMALL_SIZE
+#define MHEAP_NUM_CLASSES	68
+#define MHEAP_NUM_SPANCLASSES	(MHEAP_NUM_CLASSES * 2)
+#define MHEAP_MAX_ELEMS		GCHEAP_SPAN_MAX_ELEMS
+
+/*
+ * The span map is kept per 64 MiB chunk of arena (Go's heapArena size on
+ * 64-bit Linux), allocated when the heap first grows into the chunk, so a
+ * 64 GiB reservation costs only a small top-level array until it is used.
+ */
+#define MHEAP_CHUNK_SHIFT	26
+#define MHEAP_CHUNK_PAGES	(1UL << (MHEAP_CHUNK_SHIFT - MHEAP_PAGE_SHIFT))
+
+/* Free spans shorter than this many pages sit on exact-size lists. */
+#define MHEAP_FREE_LISTS	128
+/* Least the heap grows by, in pages (8 MiB): growth costs only metadata. */
+#define MHEAP_GROW_PAGES	1024
+
+/* ================ Size classes (sizeclass.c) ================ */
+
+/**
+ * struct mheap_sizeclass - one size class
+ * @size: slot size in bytes
+ * @npages: heap pages per span
+ * @nelems: slots per span
+ */
+struct mheap_sizeclass {
+	u32 size;
+	u32 npages;
+	u32 nelems;
+};
+
+extern struct mheap_sizeclass mheap_classes[MHEAP_NUM_CLASSES];
+
+int mheap_sizeclass_init(void);
+unsigned int mheap_size_to_class(size_t size);
+
+/* ================ Spans (mspan.c) ================ */
+
+enum mspan_state {
+	MSPAN_DEAD = 0,
+	MSPAN_FREE,
+	MSPAN_INUSE,
+};
+
+/**
+ * struct mspan - a run of heap pages
+ * @list: on one list: a free list, an mcentral's partial/full/cached list,
+ *	or the heap's large list (mheap.lock)
+ * @start: first heap page, counted from the arena base
+ * @npages: length in heap pages
+ * @state: enum mspan_state
+ * @spanclass: GCHEAP_SPANCLASS(); size class 0 for a large object
+ * @cached: handed out by a refill and not given back yet
+ * @needzero: its memory may hold old data
+ * @elemsize: slot size (0 for large spans: the whole span is the object)
+ * @nelems: number of slots (1 for large spans)
+ * @nalloc: number of bits set in @allocbits
+ * @allocbits: slot i allocated (as far as the kernel has been told)
+ * @cachefree: while @cached: the slots handed out free
+ * @cachefreed: while @cached: handed-out slots freed through the fd before
+ *	the span came back
+ *
+ * All fields are protected by mheap.lock.
+ */
+struct mspan {
+	struct list_head list;
+	u64 start;
+	u64 npages;
+	u8 state;
+	u8 spanclass;
+	bool cached;
+	bool needzero;
+	u32 elemsize;
+	u32 nelems;
+	u32 nalloc;
+	unsigned long *allocbits;
+	unsigned long *cachefree;
+	unsigned long *cachefreed;
+};
+
+static inline unsigned int mspan_sizeclass(const struct mspan *s)
+{
+	return s->spanclass >> 1;
+}
+
+static inline bool mspan_is_large(const struct mspan *s)
+{
+	return mspan_sizeclass(s) == 0;
+}
+
+struct mspan *mspan_new(u64 start, u64 npages);
+void mspan_destroy(struct mspan *s);
+int mspan_init_small(struct mspan *s, unsigned int spanclass);
+int mspan_init_large(struct mspan *s, bool noscan);
+void mspan_release_bits(struct mspan *s);
+u64 mspan_bytes(const struct mspan *s);
+
+/* ================ The heap ================ */
+
+/**
+ * struct mcentral - spans of one span class not held by a cache
+ * @partial: spans with free slots
+ * @full: spans with no free slot
+ * @cached: spans handed out by refill
+ * @nspans: spans of this class in use, on any of the lists
+ * @mallocs: objects allocated (counted when a cached span comes back)
+ * @frees: objects freed
+ * @nalloc: live objects in spans of this class
+ *
+ * Protected by mheap.lock.
+ */
+struct mcentral {
+	struct list_head partial;
+	struct list_head full;
+	struct list_head cached;
+	u64 nspans;
+	u64 mallocs;
+	u64 frees;
+	u64 nalloc;
+};
+
+struct mheap_arena;
+
+/**
+ * struct mheap - one heap: page heap, span map and mcentrals
+ * @lock: protects everything below (see the lock order at the top)
+ * @arena_base: user address of the arena, 0 until mapped
+ * @arena_pages: length of the arena in heap pages
+ * @grown: pages of the arena handed to the page heap so far
+ * @nchunks: entries of @spanmap
+ * @spanmap: per chunk, per page: the span holding the page. In-use spans
+ *	have every page mapped; free spans only their first and last page,
+ *	their interior is NULL, so a stale pointer is never found.
+ * @free: free spans of exactly i pages, 1 <= i < MHEAP_FREE_LISTS
+ * @freemask: bit i set when @free[i] is not empty
+ * @free_large: free spans of MHEAP_FREE_LISTS pages or more
+ * @large: in-use large spans
+ * @central: per span class
+ * @pages_inuse: pages in in-use spans
+ * @pages_free: pages in free spans
+ * @large_bytes: bytes in in-use large spans
+ * @large_mallocs: large objects allocated
+ * @large_frees: large objects freed
+ * @cached_spans: spans currently cached
+ * @refills: refills that handed out a span
+ * @bad_frees: frees of cached slots found never allocated
+ * @backing: the arena's backing pages (arena.c)
+ */
+struct mheap {
+	struct mutex lock;
+	u64 arena_base;
+	u64 arena_pages;
+	u64 grown;
+	unsigned long nchunks;
+	struct mspan ***spanmap;
+	struct list_head free[MHEAP_FREE_LISTS];
+	DECLARE_BITMAP(freemask, MHEAP_FREE_LISTS);
+	struct list_head free_large;
+	struct list_head large;
+	struct mcentral central[MHEAP_NUM_SPANCLASSES];
+	u64 pages_inuse;
+	u64 pages_free;
+	u64 large_bytes;
+	u64 large_mallocs;
+	u64 large_frees;
+	u64 cached_spans;
+	u64 refills;
+	u64 bad_frees;
+	struct mheap_arena *backing;
+};
+
+/* pageheap.c */
+void mheap_init(struct mheap *h);
+int mheap_set_arena(struct mheap *h, u64 base, u64 bytes);
+void mheap_destroy(struct mheap *h);
+struct mspan *mheap_alloc_span(struct mheap *h, u64 npages);
+void mheap_free_span(struct mheap *h, struct mspan *s);
+struct mspan *mheap_span_of_page(struct mheap *h, u64 page);
+struct mspan *mheap_span_of_addr(struct mheap *h, u64 addr);
+bool mheap_page_inuse(struct mheap *h, u64 page);
+
+static inline u64 mheap_span_base(const struct mheap *h, const struct mspan *s)
+{
+	return h->arena_base + (s->start << MHEAP_PAGE_SHIFT);
+}
+
+/* mcentral.c */
+struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass);
+void mcentral_uncache_span(struct mheap *h, struct mspan *s,
+			   const unsigned long *left_free);
+void mcentral_object_freed(struct mheap *h, struct mspan *s, bool was_full);
+
+/* arena.c (kernel) or the hosted shim: the memory behind the arena */
+int mheap_arena_init(struct mheap *h);
+void mheap_arena_destroy(struct mheap *h);
+int mheap_arena_zero(struct mheap *h, u64 page, u64 npages);
+u64 mheap_arena_resident(struct mheap *h);
+
+/* ops.c: the operations behind the ioctls, on kernel copies of their args */
+void mheap_op_api(struct mheap *h, struct gcheap_api *a);
+int mheap_op_refill(struct mheap *h, struct gcheap_refill *r);
+int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a);
+int mheap_op_free(struct mheap *h, const struct gcheap_free *f);
+int mheap_op_lookup(struct mheap *h, struct gcheap_lookup *l);
+int mheap_op_stats(struct mheap *h, struct gcheap_stats *st,
+		   struct gcheap_class_stats *by_class, u32 nclasses);
+
+#endif /* _GCHEAP_MHEAP_H */

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The page heap: hands out runs of heap pages as spans and takes them back,
+ * coalescing free neighbours, and keeps the page-to-span map.
+ *
+ * Free spans sit on exact-size lists below MHEAP_FREE_LISTS pages (found
+ * through a bitmap of non-empty lists) and on one best-fit list above, the
+ * layout the Go runtime's page heap had before its radix-tree allocator.
+ * The heap grows into its arena in steps of at least MHEAP_GROW_PAGES; growth
+ * only adds span-map chunks, since backing pages arrive on first touch.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/bitmap.h>
+#include <linux/lockdep.h>
+#include <linux/errno.h>
+#include "mheap.h"
+
+/* ================ Span map ================ */
+
+static struct mspan **spanmap_entry(struct mheap *h, u64 page)
+{
+	struct mspan **chunk = h->spanmap[page / MHEAP_CHUNK_PAGES];
+
+	return chunk ? &chunk[page % MHEAP_CHUNK_PAGES] : NULL;
+}
+
+static void spanmap_set(struct mheap *h, u64 page, struct mspan *s)
+{
+	struct mspan **e = spanmap_entry(h, page);
+
+	/* Chunks exist for every page below h->grown (mheap_grow). */
+	if (!WARN_ON_ONCE(!e))
+		*e = s;
+}
+
+static void spanmap_set_range(struct mheap *h, u64 start, u64 npages,
+			      struct mspan *s)
+{
+	u64 p;
+
+	for (p = start; p < start + npages; p++)
+		spanmap_set(h, p, s);
+}
+
+static int spanmap_populate(struct mheap *h, u64 start, u64 npages)
+{
+	unsigned long c;
+
+	for (c = start / MHEAP_CHUNK_PAGES;
+	     c <= (start + npages - 1) / MHEAP_CHUNK_PAGES; c++) {
+		if (h->spanmap[c])
+			continue;
+		h->spanmap[c] = kvcalloc(MHEAP_CHUNK_PAGES, sizeof(struct mspan *),
+					 GFP_KERNEL_ACCOUNT);
+		if (!h->spanmap[c])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * mheap_span_of_page() - the span holding a heap page
+ * @h: the heap, mheap.lock held
+ * @page: heap page, counted from the arena base
+ *
+ * Return: the in-use span holding @page, or a free span if @page is the
+ * first or last page of one; NULL for the interior of free spans and for
+ * pages the heap has not grown into.
+ */
+struct mspan *mheap_span_of_page(struct mheap *h, u64 page)
+{
+	struct mspan **e;
+
+	lockdep_assert_held(&h->lock);
+	if (page >= h->grown)
+		return NULL;
+	e = spanmap_entry(h, page);
+	return e ? *e : NULL;
+}
+
+/**
+ * mheap_span_of_addr() - the span holding an arena address
+ * @h: the heap, mheap.lock held
+ * @addr: any user address
+ *
+ * Return: as mheap_span_of_page(); NULL outside the arena.
+ */
+struct mspan *mheap_span_of_addr(struct mheap *h, u64 addr)
+{
+	lockdep_assert_held(&h->lock);
+	if (!h->arena_base || addr < h->arena_base ||
+	    addr - h->arena_base >= (h->arena_pages << MHEAP_PAGE_SHIFT))
+		return NULL;
+	return mheap_span_of_page(h, (addr - h->arena_base) >> MHEAP_PAGE_SHIFT);
+}
+
+/**
+ * mheap_page_inuse() - whether a heap page belongs to an allocated span
+ * @h: the heap, mheap.lock held
+ * @page: heap page
+ *
+ * Return: true if user space may touch @page.
+ */
+bool mheap_page_inuse(struct mheap *h, u64 page)
+{
+	struct mspan *s = mheap_span_of_page(h, page);
+
+	return s && s->state == MSPAN_INUSE;
+}
+
+/* ================ Free lists ================ */
+
+static void freelist_insert(struct mheap *h, struct mspan *s)
+{
+	s->state = MSPAN_FREE;
+	if (s->npages < MHEAP_FREE_LISTS) {
+		list_add(&s->list, &h->free[s->npages]);
+		__set_bit(s->npages, h->freemask);
+	} else {
+		list_add(&s->list, &h->free_large);
+	}
+}
+
+static void freelist_remove(struct mheap *h, struct mspan *s)
+{
+	list_del_init(&s->list);
+	if (s->npages < MHEAP_FREE_LISTS && list_empty(&h->free[s->npages]))
+		__clear_bit(s->npages, h->freemask);
+}
+
+static struct mspan *freelist_find(struct mheap *h, u64 npages)
+{
+	struct mspan *s, *best = NULL;
+
+	if (npages < MHEAP_FREE_LISTS) {
+		unsigned long i = find_next_bit(h->freemask, MHEAP_FREE_LISTS,
+						npages);
+
+		if (i < MHEAP_FREE_LISTS)
+			return list_first_entry(&h->free[i], struct mspan, list);
+	}
+	/* Best fit, lowest address on ties, to keep the arena compact. */
+	list_for_each_entry(s, &h->free_large, list) {
+		if (s->npages < npages)
+			continue;
+		if (!best || s->npages < best->npages ||
+		    (s->npages == best->npages && s->start < best->start))
+			best = s;
+	}
+	return best;
+}
+
+/*
+ * Put a free span on the lists, merged with free neighbours. The span map
+ * keeps only the first and last page of a free span, so merging clears the
+ * two entries that become interior.
+ */
+static struct mspan *mheap_coalesce(struct mheap *h, struct mspan *s)
+{
+	struct mspan *n;
+
+	if (s->start > 0) {
+		n = mheap_span_of_page(h, s->start - 1);
+		if (n && n->state == MSPAN_FREE) {
+			freelist_remove(h, n);
+			spanmap_set(h, n->start + n->npages - 1, NULL);
+			spanmap_set(h, s->start, NULL);
+			s->start = n->start;
+			s->npages += n->npages;
+			s->needzero |= n->needzero;
+			mspan_destroy(n);
+		}
+	}
+	n = mheap_span_of_page(h, s->start + s->npages);
+	if (n && n->state == MSPAN_FREE) {
+		freelist_remove(h, n);
+		spanmap_set(h, n->start, NULL);
+		spanmap_set(h, s->start + s->npages - 1, NULL);
+		s->npages += n->npages;
+		s->needzero |= n->needzero;
+		mspan_destroy(n);
+	}
+	spanmap_set(h, s->start, s);
+	spanmap_set(h, s->start + s->npages - 1, s);
+	freelist_insert(h, s);
+	return s;
+}
+
+static int mheap_grow(struct mheap *h, u64 npages)
+{
+	u64 room = h->arena_pages - h->grown;
+	struct mspan *s;
+	int ret;
+
+	if (npages > room)
+		return -ENOMEM;
+	npages = min(room, max_t(u64, npages, MHEAP_GROW_PAGES));
+	ret = spanmap_populate(h, h->grown, npages);
+	if (ret)
+		return ret;
+	s = mspan_new(h->grown, npages);
+	if (!s)
+		return -ENOMEM;
+	h->grown += npages;
+	h->pages_free += npages;
+	mheap_coalesce(h, s);
+	return 0;
+}
+
+/* ================ Allocation ================ */
+
+/**
+ * mheap_alloc_span() - take a run of pages from the page heap
+ * @h: the heap, mheap.lock held
+ * @npages: pages wanted, at least 1
+ *
+ * The span comes back in state MSPAN_DEAD with the span map pointing every
+ * page at it; the caller makes it a small or large span (mspan_init_*()) or
+ * gives it back with mheap_free_span().
+ *
+ * Return: the span, or NULL if the arena is full or memory ran out.
+ */
+struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
+{
+	struct mspan *s, *rest;
+
+	lockdep_assert_held(&h->lock);
+	if (!npages || npages > h->arena_pages)
+		return NULL;
+	s = freelist_find(h, npages);
+	if (!s) {
+		if (mheap_grow(h, npages))
+			return NULL;
+		s = freelist_find(h, npages);
+		if (WARN_ON_ONCE(!s))
+			return NULL;
+	}
+	if (s->npages > npages) {
+		rest = mspan_new(s->start + npages, s->npages - npages);
+		if (!rest)
+			return NULL;
+		freelist_remove(h, s);
+		rest->needzero = s->needzero;
+		spanmap_set(h, rest->start, rest);
+		spanmap_set(h, rest->start + rest->npages - 1, rest);
+		freelist_insert(h, rest);
+		s->npages = npages;
+	} else {
+		freelist_remove(h, s);
+	}
+	s->state = MSPAN_DEAD;
+	spanmap_set_range(h, s->start, s->npages, s);
+	h->pages_free -= npages;
+	h->pages_inuse += npages;
+	return s;
+}
+
+/**
+ * mheap_free_span() - give a span's pages back to the page heap
+ * @h: the heap, mheap.lock held
+ * @s: a span from mheap_alloc_span(), off every list
+ *
+ * @s may be merged into a neighbour and freed: the caller must not use it.
+ */
+void mheap_free_span(struct mheap *h, struct mspan *s)
+{
+	lockdep_assert_held(&h->lock);
+	mspan_release_bits(s);
+	s->cached = false;
+	s->spanclass = 0;
+	s->elemsize = 0;
+	s->nelems = 0;
+	s->nalloc = 0;
+	/* Whatever the span held is still in its pages. */
+	s->needzero = true;
+	spanmap_set_range(h, s->start, s->npages, NULL);
+	h->pages_inuse -= s->npages;
+	h->pages_free += s->npages;
+	mheap_coalesce(h, s);
+}
+
+/* ================ Life cycle ================ */
+
+/**
+ * mheap_init() - initialise a zeroed struct mheap, with no arena yet
+ * @h: the heap
+ */
+void mheap_init(struct mheap *h)
+{
+	unsigned int i;
+
+	mutex_init(&h->lock);
+	for (i = 0; i < MHEAP_FREE_LISTS; i++)
+		INIT_LIST_HEAD(&h->free[i]);
+	INIT_LIST_HEAD(&h->free_large);
+	INIT_LIST_HEAD(&h->large);
+	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
+		INIT_LIST_HEAD(&h->central[i].partial);
+		INIT_LIST_HEAD(&h->central[i].full);
+		INIT_LIST_HEAD(&h->central[i].cached);
+	}
+}
+
+/**
+ * mheap_set_arena() - give the heap its arena
+ * @h: the heap
+ * @base: user address of the arena, heap-page aligned relative offsets
+ * @bytes: length, a non-zero multiple of MHEAP_PAGE_SIZE
+ *
+ * Return: 0; -EBUSY if the heap already has an arena; -EINVAL for a bad
+ * length; -ENOMEM.
+ */
+int mheap_set_arena(struct mheap *h, u64 base, u64 bytes)
+{
+	unsigned long nchunks;
+	int ret;
+
+	if (!base || !bytes || bytes & (MHEAP_PAGE_SIZE - 1))
+		return -EINVAL;
+	nchunks = DIV_ROUND_UP(bytes >> MHEAP_PAGE_SHIFT, MHEAP_CHUNK_PAGES);
+
+	mutex_lock(&h->lock);
+	ret = -EBUSY;
+	if (h->arena_base)
+		goto out;
+	ret = -ENOMEM;
+	h->spanmap = kvcalloc(nchunks, sizeof(*h->spanmap), GFP_KERNEL_ACCOUNT);
+	if (!h->spanmap)
+		goto out;
+	h->nchunks = nchunks;
+	h->arena_pages = bytes >> MHEAP_PAGE_SHIFT;
+	ret = mheap_arena_init(h);
+	if (ret) {
+		kvfree(h->spanmap);
+		h->spanmap = NULL;
+		h->nchunks = 0;
+		h->arena_pages = 0;
+		goto out;
+	}
+	h->arena_base = base;
+out:
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+static void mheap_destroy_list(struct list_head *head)
+{
+	struct mspan *s, *tmp;
+
+	list_for_each_entry_safe(s, tmp, head, list) {
+		list_del(&s->list);
+		mspan_destroy(s);
+	}
+}
+
+/**
+ * mheap_destroy() - free every span, the span map and the arena's pages
+ * @h: the heap, no longer reachable by anyone else
+ */
+void mheap_destroy(struct mheap *h)
+{
+	unsigned long c;
+	unsigned int i;
+
+	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
+		mheap_destroy_list(&h->central[i].partial);
+		mheap_destroy_list(&h->central[i].full);
+		mheap_destroy_list(&h->central[i].cached);
+	}
+	mheap_destroy_list(&h->large);
+	for (i = 0; i < MHEAP_FREE_LISTS; i++)
+		mheap_destroy_list(&h->free[i]);
+	mheap_destroy_list(&h->free_large);
+	if (h->spanmap) {
+		for (c = 0; c < h->nchunks; c++)
+			kvfree(h->spanmap[c]);
+		kvfree(h->spanmap);
+		h->spanmap = NULL;
+		mheap_arena_destroy(h);
+	}
+	mutex_destroy(&h->lock);
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Size classes.
+ *
+ * The table is computed at load time with the rules the Go runtime uses to
+ * generate its own (src/runtime/mksizeclasses.go): slot sizes step by 8, 16,
+ * then size/8, then 256 bytes as they grow; each class gets the fewest 8 KiB
+ * pages that waste at most 1/8 of the span on the tail; a class that would
+ * fit the same number of objects in the same pages as the one below it
+ * replaces it; and sizes are then raised as far as the same object count
+ * allows. Computing it, rather than pasting Go's table, keeps the rules
+ * testable: the KUnit suite checks the result against figures published in
+ * Go's sizeclasses.go.
+ */
+#include <linux/kernel.h>
+#include <linux/errno.h>
+#include <linux/log2.h>
+#include "mheap.h"
+
+struct mheap_sizeclass mheap_classes[MHEAP_NUM_CLASSES];
+
+/* Objects from 2 KiB up are kept 256-byte aligned, as in Go. */
+#define SIZECLASS_LARGE_ALIGN	256
+/* Final sizes are rounded down to this when raised (Go's largeSizeDiv). */
+#define SIZECLASS_RAISE_ROUND	128
+
+static u32 sizeclass_align_for(u32 size, u32 align)
+{
+	if (!is_power_of_2(size))
+		return align;
+	if (size >= 2048)
+		return SIZECLASS_LARGE_ALIGN;
+	if (size >= 128)
+		return size / 8;
+	if (size >= 32)
+		return 16;
+	return align;
+}
+
+/**
+ * mheap_sizeclass_init() - compute the size-class table
+ *
+ * Return: 0, or -EINVAL if the rules did not produce exactly
+ * MHEAP_NUM_CLASSES classes (the table size the ABI reports).
+ */
+int mheap_sizeclass_init(void)
+{
+	unsigned int n = 1;	/* class 0 is the large-object class */
+	u32 align = 8;
+	u32 size;
+	unsigned int i;
+
+	memset(mheap_classes, 0, sizeof(mheap_classes));
+	for (size = align; size <= MHEAP_MAX_SMALL; size += align) {
+		u32 span = MHEAP_PAGE_SIZE;
+		u32 npages;
+
+		align = sizeclass_align_for(size, align);
+		while (span % size > span / 8)
+			span += MHEAP_PAGE_SIZE;
+		npages = span / MHEAP_PAGE_SIZE;
+
+		if (n > 1 && mheap_classes[n - 1].npages == npages &&
+		    span / mheap_classes[n - 1].size == span / size) {
+			mheap_classes[n - 1].size = size;
+			continue;
+		}
+		if (n == MHEAP_NUM_CLASSES)
+			return -EINVAL;
+		mheap_classes[n].size = size;
+		mheap_classes[n].npages = npages;
+		n++;
+	}
+	if (n != MHEAP_NUM_CLASSES)
+		return -EINVAL;
+
+	for (i = 1; i < n; i++) {
+		struct mheap_sizeclass *c = &mheap_classes[i];
+		u32 span = c->npages * MHEAP_PAGE_SIZE;
+		u32 raised = (span / (span / c->size)) &
+			     ~(SIZECLASS_RAISE_ROUND - 1);
+
+		if (raised > c->size)
+			c->size = raised;
+		c->nelems = span / c->size;
+	}
+	return 0;
+}
+
+/**
+ * mheap_size_to_class() - the smallest size class that holds @size bytes
+ * @size: object size, 0 .. MHEAP_MAX_SMALL
+ *
+ * Return: the class (1 .. MHEAP_NUM_CLASSES - 1); size 0 gets class 1.
+ * Sizes above MHEAP_MAX_SMALL get 0, the large-object class.
+ */
+unsigned int mheap_size_to_class(size_t size)
+{
+	unsigned int lo = 1, hi = MHEAP_NUM_CLASSES - 1;
+
+	if (size > MHEAP_MAX_SMALL)
+		return 0;
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (mheap_classes[mid].size >= size)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}

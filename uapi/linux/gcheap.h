@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * gcheap: a garbage-collected heap for user processes, provided by the
+ * kernel through /dev/gcheap.
+ *
+ * This header is the whole contract between the module and user space.
+ *
+ * Usage
+ * -----
+ * A process opens /dev/gcheap; each open() creates one heap, bound to the
+ * opener's mm. It then maps the heap's arena with one mmap() of the fd
+ * (MAP_SHARED, offset 0, length a multiple of GCHEAP_PAGE_SIZE and at most
+ * gcheap_api.arena_max). Objects live in the arena; all heap metadata (spans,
+ * bitmaps, statistics) stays in kernel memory, out of the program's reach.
+ *
+ * Ioctls
+ * ------
+ * Every ioctl takes one struct whose first field, @size, is the size of the
+ * struct as the caller knows it. The kernel accepts any size from the
+ * struct's first version up: a shorter struct than the kernel's is
+ * zero-extended, a longer one must be zero past the kernel's end
+ * (copy_struct_from_user() semantics). Output fields are written back only
+ * up to the caller's @size. Flags the kernel does not know and reserved
+ * fields that are not zero are rejected.
+ *
+ * Errors (the same meaning for every ioctl)
+ * ------
+ * ENOTTY     unknown ioctl number.
+ * EFAULT     the argument, or a buffer it points to, is not accessible.
+ * EINVAL     @size smaller than the struct's first version, unknown flags,
+ *            non-zero reserved fields, or a field out of its documented range.
+ * E2BIG      @size larger than the kernel's struct with non-zero bytes past
+ *            the kernel's end.
+ * EPERM      the caller's mm is not the mm that opened the heap (a forked
+ *            child, or a process that received the fd over a socket).
+ * ENXIO      the heap has no arena yet (mmap() it first).
+ * ENOMEM     the arena has no room for the request, or the kernel is out of
+ *            memory for metadata or backing pages.
+ * EOVERFLOW  a size that overflows when rounded up to heap pages.
+ * ENOSPC     an output buffer is too small; the count needed is written back.
+ * ENOENT     (FREE, LOOKUP) no allocated object holds the address.
+ * EALREADY   (FREE) the address is the base of a free slot: a double free,
+ *            or a slot never handed out.
+ *
+ * mmap() errors: EPERM (foreign mm), EBUSY (the heap already has an arena),
+ * EINVAL (not MAP_SHARED, non-zero offset, or a length that is not a multiple
+ * of GCHEAP_PAGE_SIZE), EFBIG (longer than gcheap_api.arena_max).
+ * The arena mapping cannot be split (munmap or mprotect of part of it fail
+ * with EINVAL), grown or moved by mremap(), and is not inherited across
+ * fork(). Touching arena pages that belong to no allocated span raises
+ * SIGBUS.
+ *
+ * Cached spans (the protocol between the library and the kernel)
+ * ------------
+ * Small objects (at most GCHEAP_MAX_SMALL_SIZE bytes) are carved out of spans:
+ * runs of heap pages cut into slots of one size class. GCHEAP_IOC_REFILL hands
+ * the caller a span of the requested span class together with a bitmap of its
+ * free slots; the span is then "cached": the caller may hand out any slot
+ * whose bit was set, with no system call, until the bitmap runs dry. When the
+ * caller gives the span back (the next REFILL of that class, or a
+ * GCHEAP_REFILL_RELEASE_ONLY call), it passes the bitmap as it left it: slots
+ * whose bits it cleared are counted as allocated from then on.
+ *
+ * The kernel trusts nothing in that bitmap beyond its own record: it keeps
+ * the set of slots it handed out, so a bitmap that claims slots that were not
+ * handed out, or bits past the span's end, changes nothing of the kernel's
+ * metadata. A library that lies can only break its own objects.
+ *
+ * Memory is zero when handed out: fresh pages are zero-filled by the kernel;
+ * a span that held freed objects comes back with GCHEAP_SPAN_NEEDZERO, and
+ * the caller must clear each slot before handing it out.
+ *
+ * There is no memory shared between the kernel and the library other than the
+ * arena itself, whose contents the kernel treats as untrusted user data, so
+ * no barriers pair across the boundary: every exchange is a system call.
+ */
+#ifndef _UAPI_LINUX_GCHEAP_H
+#define _UAPI_LINUX_GCHEAP_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/** GCHEAP_API_VERSION - the version GCHEAP_IOC_API reports */
+#define GCHEAP_API_VERSION	1
+
+#define GCHEAP_TYPE		0xC6
+
+/* Heap page: the unit of spans, 8 KiB as in the Go runtime. */
+#define GCHEAP_PAGE_SHIFT	13
+#define GCHEAP_PAGE_SIZE	(1UL << GCHEAP_PAGE_SHIFT)
+/* Objects up to this size come from size-classed spans. */
+#define GCHEAP_MAX_SMALL_SIZE	32768
+/* Most slots any small span has (8-byte class in one page). */
+#define GCHEAP_SPAN_MAX_ELEMS	1024
+#define GCHEAP_SPAN_BITMAP_WORDS (GCHEAP_SPAN_MAX_ELEMS / 64)
+
+/*
+ * A span class is a size class combined with whether its objects may hold
+ * pointers: spanclass = sizeclass << 1 | noscan. Size class 0 is reserved for
+ * large objects and cannot be refilled.
+ */
+#define GCHEAP_SPANCLASS(sizeclass, noscan) (((sizeclass) << 1) | !!(noscan))
+
+enum {
+	GCHEAP_CMD_API = 0x80,
+	GCHEAP_CMD_SIZE_CLASSES,
+	GCHEAP_CMD_REFILL,
+	GCHEAP_CMD_ALLOC,
+	GCHEAP_CMD_FREE,
+	GCHEAP_CMD_LOOKUP,
+	GCHEAP_CMD_STATS,
+};
+
+/**
+ * struct gcheap_api - GCHEAP_IOC_API: the version and the heap's geometry
+ * @size: sizeof(struct gcheap_api)
+ * @flags: must be 0
+ * @api_version: out: GCHEAP_API_VERSION of the running module
+ * @__reserved: must be 0
+ * @features: out: GCHEAP_FEATURE_* bits the module supports
+ * @arena_max: out: the longest arena mmap() accepts, in bytes
+ * @arena_base: out: start of this heap's arena, 0 if not mapped yet
+ * @arena_size: out: length of this heap's arena, 0 if not mapped yet
+ * @page_size: out: heap page size (GCHEAP_PAGE_SIZE)
+ * @max_small_size: out: largest size served by size classes
+ * @num_size_classes: out: number of size classes, class 0 included
+ * @span_max_elems: out: most slots a small span has
+ *
+ * Works before mmap(). Call it first, as UFFDIO_API is called first.
+ */
+struct gcheap_api {
+	__u32 size;
+	__u32 flags;
+	__u32 api_version;
+	__u32 __reserved;
+	__aligned_u64 features;
+	__aligned_u64 arena_max;
+	__aligned_u64 arena_base;
+	__aligned_u64 arena_size;
+	__u32 page_size;
+	__u32 max_small_size;
+	__u32 num_size_classes;
+	__u32 span_max_elems;
+};
+#define GCHEAP_IOC_API _IO(GCHEAP_TYPE, GCHEAP_CMD_API)
+
+/* The module hands out cached spans (GCHEAP_IOC_REFILL). */
+#define GCHEAP_FEATURE_CACHED_SPANS	(1ULL << 0)
+/* Explicit free and object lookup (GCHEAP_IOC_FREE, GCHEAP_IOC_LOOKUP). */
+#define GCHEAP_FEATURE_FREE_LOOKUP	(1ULL << 1)
+
+/**
+ * struct gcheap_size_class - one row of the size-class table
+ * @size: slot size in bytes (0 for class 0, the large-object class)
+ * @npages: heap pages per span of this class
+ */
+struct gcheap_size_class {
+	__u32 size;
+	__u32 npages;
+};
+
+/**
+ * struct gcheap_size_classes - GCHEAP_IOC_SIZE_CLASSES: the size-class table
+ * @size: sizeof(struct gcheap_size_classes)
+ * @flags: must be 0
+ * @count: in: entries @table has room for; out: number of size classes.
+ *	If @table is too small, ENOSPC and @count says how many are needed.
+ * @__reserved: must be 0
+ * @table: user pointer to @count struct gcheap_size_class, indexed by class
+ *
+ * Works before mmap().
+ */
+struct gcheap_size_classes {
+	__u32 size;
+	__u32 flags;
+	__u32 count;
+	__u32 __reserved;
+	__aligned_u64 table;
+};
+#define GCHEAP_IOC_SIZE_CLASSES _IO(GCHEAP_TYPE, GCHEAP_CMD_SIZE_CLASSES)
+
+/* Give the old span back and take no new one. */
+#define GCHEAP_REFILL_RELEASE_ONLY	(1U << 0)
+
+/* out_flags: the span's free slots may hold old data; clear before use. */
+#define GCHEAP_SPAN_NEEDZERO		(1U << 0)
+
+/**
+ * struct gcheap_refill - GCHEAP_IOC_REFILL: give back a cached span, take one
+ * @size: sizeof(struct gcheap_refill)
+ * @flags: in: GCHEAP_REFILL_* flags
+ * @spanclass: in: the span class wanted (GCHEAP_SPANCLASS()); size class
+ *	must be 1 .. num_size_classes - 1. The span given back, if any, must be
+ *	of this class.
+ * @out_flags: out: GCHEAP_SPAN_* flags of the new span (ignored on input)
+ * @old_base: in: base address of the cached span given back, or 0. It must
+ *	be a span this heap handed out by REFILL and not yet given back, else
+ *	EINVAL and nothing changes.
+ * @base: out: base address of the new span (0 with RELEASE_ONLY)
+ * @elemsize: out: slot size of the new span
+ * @nelems: out: number of slots of the new span
+ * @nfree: out: number of free slots in @free
+ * @__reserved: must be 0
+ * @free: in: free-slot bitmap of the span given back, as the caller left it
+ *	(bit i of word i / 64 set: slot i still free). out: free-slot bitmap of
+ *	the new span; bits at and past @nelems are 0.
+ */
+struct gcheap_refill {
+	__u32 size;
+	__u32 flags;
+	__u32 spanclass;
+	__u32 out_flags;
+	__aligned_u64 old_base;
+	__aligned_u64 base;
+	__u32 elemsize;
+	__u32 nelems;
+	__u32 nfree;
+	__u32 __reserved;
+	__aligned_u64 free[GCHEAP_SPAN_BITMAP_WORDS];
+};
+#define GCHEAP_IOC_REFILL _IO(GCHEAP_TYPE, GCHEAP_CMD_REFILL)
+
+/* The object holds no pointers: the collector never scans it. */
+#define GCHEAP_ALLOC_NOSCAN		(1U << 0)
+
+/**
+ * struct gcheap_alloc - GCHEAP_IOC_ALLOC: allocate an object on its own span
+ * @size: sizeof(struct gcheap_alloc)
+ * @flags: in: GCHEAP_ALLOC_* flags
+ * @bytes: in: object size, at least 1 (EINVAL for 0, EOVERFLOW if rounding
+ *	it up to heap pages overflows, ENOMEM if the arena has no room)
+ * @addr: out: the object's address, aligned to GCHEAP_PAGE_SIZE; zeroed
+ * @usable: out: usable size (@bytes rounded up to heap pages)
+ *
+ * The library uses it for objects larger than GCHEAP_MAX_SMALL_SIZE.
+ */
+struct gcheap_alloc {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 bytes;
+	__aligned_u64 addr;
+	__aligned_u64 usable;
+};
+#define GCHEAP_IOC_ALLOC _IO(GCHEAP_TYPE, GCHEAP_CMD_ALLOC)
+
+/**
+ * struct gcheap_free - GCHEAP_IOC_FREE: free an object explicitly
+ * @size: sizeof(struct gcheap_free)
+ * @flags: must be 0
+ * @addr: in: the object's base address
+ *
+ * Errors: ENOENT if @addr lies in no span in use, EINVAL if @addr is inside
+ * an object but not its base, EALREADY if the slot at @addr is already free
+ * (double free). An object in a cached span is freed too; its slot becomes
+ * reusable once the span is given back.
+ */
+struct gcheap_free {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+};
+#define GCHEAP_IOC_FREE _IO(GCHEAP_TYPE, GCHEAP_CMD_FREE)
+
+/**
+ * struct gcheap_lookup - GCHEAP_IOC_LOOKUP: find the object holding an address
+ * @size: sizeof(struct gcheap_lookup)
+ * @flags: must be 0
+ * @addr: in: any address, interior pointers included
+ * @base: out: base of the object holding @addr
+ * @objsize: out: the object's usable size (its slot or span size)
+ * @spanclass: out: span class of the object's span (0 or 1 for large)
+ * @__reserved: must be 0
+ *
+ * ENOENT if no allocated object holds @addr. A slot of a span cached by the
+ * caller counts as allocated (the kernel cannot see which cached slots were
+ * handed out until the span is given back); the library checks its own
+ * thread's caches first.
+ */
+struct gcheap_lookup {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 base;
+	__aligned_u64 objsize;
+	__u32 spanclass;
+	__u32 __reserved;
+};
+#define GCHEAP_IOC_LOOKUP _IO(GCHEAP_TYPE, GCHEAP_CMD_LOOKUP)
+
+/**
+ * struct gcheap_class_stats - per size class counts
+ * @elemsize: slot size of the class (0 for class 0, large objects)
+ * @__reserved: always 0
+ * @mallocs: objects allocated, counted when their span is given back
+ * @frees: objects freed
+ * @spans: spans of this class in use (cached or not)
+ * @bytes_inuse: bytes in allocated objects (@elemsize x live objects; for
+ *	class 0 the pages of large objects)
+ */
+struct gcheap_class_stats {
+	__u32 elemsize;
+	__u32 __reserved;
+	__aligned_u64 mallocs;
+	__aligned_u64 frees;
+	__aligned_u64 spans;
+	__aligned_u64 bytes_inuse;
+};
+
+/**
+ * struct gcheap_stats - GCHEAP_IOC_STATS: what the heap holds
+ * @size: sizeof(struct gcheap_stats)
+ * @flags: must be 0
+ * @nclasses: in: entries @by_class has room for (0: none wanted); out:
+ *	number of size classes. ENOSPC if @by_class is too small.
+ * @__reserved: must be 0
+ * @by_class: user pointer to @nclasses struct gcheap_class_stats, or 0
+ * @heap_sys: out: bytes of arena the heap has grown into (spans, free or not)
+ * @heap_inuse: out: bytes in spans in use
+ * @heap_idle: out: bytes in free spans
+ * @heap_alloc: out: bytes in allocated objects
+ * @heap_objects: out: live objects
+ * @mallocs: out: objects allocated in all
+ * @frees: out: objects freed in all
+ * @resident: out: bytes of arena backed by pages
+ * @cached_spans: out: spans handed out by REFILL and not given back yet
+ * @refills: out: REFILL calls that handed out a span
+ * @bad_frees: out: frees of cached slots that turned out never allocated
+ *
+ * Allocations from cached spans are counted when the span is given back.
+ */
+struct gcheap_stats {
+	__u32 size;
+	__u32 flags;
+	__u32 nclasses;
+	__u32 __reserved;
+	__aligned_u64 by_class;
+	__aligned_u64 heap_sys;
+	__aligned_u64 heap_inuse;
+	__aligned_u64 heap_idle;
+	__aligned_u64 heap_alloc;
+	__aligned_u64 heap_objects;
+	__aligned_u64 mallocs;
+	__aligned_u64 frees;
+	__aligned_u64 resident;
+	__aligned_u64 cached_spans;
+	__aligned_u64 refills;
+	__aligned_u64 bad_frees;
+};
+#define GCHEAP_IOC_STATS _IO(GCHEAP_TYPE, GCHEAP_CMD_STATS)
+
+#endif /* _UAPI_LINUX_GCHEAP_H */
