@@ -54,16 +54,24 @@
 
 /* ================ Size classes (sizeclass.c) ================ */
 
+/* Spans of small classes hold at least this many slots... */
+#define MHEAP_SPAN_MIN_ELEMS	128
+/* ...as long as they stay within this many pages (128 KiB). */
+#define MHEAP_SPAN_MAX_PAGES	16
+
 /**
  * struct mheap_sizeclass - one size class
  * @size: slot size in bytes
  * @npages: heap pages per span
  * @nelems: slots per span
+ * @base_npages: the fewest pages that waste at most 1/8 (Go's span size);
+ *	@npages is a multiple of it
  */
 struct mheap_sizeclass {
 	u32 size;
 	u32 npages;
 	u32 nelems;
+	u32 base_npages;
 };
 
 extern struct mheap_sizeclass mheap_classes[MHEAP_NUM_CLASSES];

@@ -194,6 +194,12 @@ static int mheap_grow(struct mheap *h, u64 npages)
 	struct mspan *s;
 	int ret;
 
+	/* A free span at the top merges with the growth: count it in. */
+	if (h->grown) {
+		s = mheap_span_of_page(h, h->grown - 1);
+		if (s && s->state == MSPAN_FREE && s->npages < npages)
+			npages -= s->npages;
+	}
 	if (npages > room)
 		return -ENOMEM;
 	npages = min(room, max_t(u64, npages, MHEAP_GROW_PAGES));

@@ -11,10 +11,18 @@
  * allows. Computing it, rather than pasting Go's table, keeps the rules
  * testable: the KUnit suite checks the result against figures published in
  * Go's sizeclasses.go.
+ *
+ * One departure: Go refills a thread cache with a function call, gcheap with
+ * a system call. So a span is made of as many copies of Go's page run as it
+ * takes to hold MHEAP_SPAN_MIN_ELEMS objects, up to MHEAP_SPAN_MAX_PAGES
+ * pages: a 1 KiB class gets 128 slots per refill instead of Go's 8, and the
+ * tail waste stays under 1/8 since each copy wastes under 1/8.
  */
 #include <linux/kernel.h>
 #include <linux/errno.h>
 #include <linux/log2.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 #include "mheap.h"
 
 struct mheap_sizeclass mheap_classes[MHEAP_NUM_CLASSES];
@@ -40,17 +48,24 @@ static u32 sizeclass_align_for(u32 size, u32 align)
 /**
  * mheap_sizeclass_init() - compute the size-class table
  *
- * Return: 0, or -EINVAL if the rules did not produce exactly
+ * The table is built aside and then copied, so calling this again (the
+ * KUnit suite does) rewrites the live table with identical bytes only.
+ *
+ * Return: 0, -ENOMEM, or -EINVAL if the rules did not produce exactly
  * MHEAP_NUM_CLASSES classes (the table size the ABI reports).
  */
 int mheap_sizeclass_init(void)
 {
+	struct mheap_sizeclass *t;
 	unsigned int n = 1;	/* class 0 is the large-object class */
 	u32 align = 8;
 	u32 size;
 	unsigned int i;
+	int ret = -EINVAL;
 
-	memset(mheap_classes, 0, sizeof(mheap_classes));
+	t = kcalloc(MHEAP_NUM_CLASSES, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
 	for (size = align; size <= MHEAP_MAX_SMALL; size += align) {
 		u32 span = MHEAP_PAGE_SIZE;
 		u32 npages;
@@ -60,31 +75,39 @@ int mheap_sizeclass_init(void)
 			span += MHEAP_PAGE_SIZE;
 		npages = span / MHEAP_PAGE_SIZE;
 
-		if (n > 1 && mheap_classes[n - 1].npages == npages &&
-		    span / mheap_classes[n - 1].size == span / size) {
-			mheap_classes[n - 1].size = size;
+		if (n > 1 && t[n - 1].npages == npages &&
+		    span / t[n - 1].size == span / size) {
+			t[n - 1].size = size;
 			continue;
 		}
 		if (n == MHEAP_NUM_CLASSES)
-			return -EINVAL;
-		mheap_classes[n].size = size;
-		mheap_classes[n].npages = npages;
+			goto out;
+		t[n].size = size;
+		t[n].npages = npages;
 		n++;
 	}
 	if (n != MHEAP_NUM_CLASSES)
-		return -EINVAL;
+		goto out;
 
 	for (i = 1; i < n; i++) {
-		struct mheap_sizeclass *c = &mheap_classes[i];
+		struct mheap_sizeclass *c = &t[i];
 		u32 span = c->npages * MHEAP_PAGE_SIZE;
 		u32 raised = (span / (span / c->size)) &
 			     ~(SIZECLASS_RAISE_ROUND - 1);
 
 		if (raised > c->size)
 			c->size = raised;
-		c->nelems = span / c->size;
+		c->base_npages = c->npages;
+		while (c->npages + c->base_npages <= MHEAP_SPAN_MAX_PAGES &&
+		       c->npages * MHEAP_PAGE_SIZE / c->size < MHEAP_SPAN_MIN_ELEMS)
+			c->npages += c->base_npages;
+		c->nelems = c->npages * MHEAP_PAGE_SIZE / c->size;
 	}
-	return 0;
+	memcpy(mheap_classes, t, sizeof(mheap_classes));
+	ret = 0;
+out:
+	kfree(t);
+	return ret;
 }
 
 /**

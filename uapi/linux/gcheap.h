@@ -99,7 +99,8 @@
  * pointers: spanclass = sizeclass << 1 | noscan. Size class 0 is reserved for
  * large objects and cannot be refilled.
  */
-#define GCHEAP_SPANCLASS(sizeclass, noscan) (((sizeclass) << 1) | !!(noscan))
+#define GCHEAP_SPANCLASS(sizeclass, noscan) \
+	(((sizeclass) << 1) | ((noscan) ? 1 : 0))
 
 enum {
 	GCHEAP_CMD_API = 0x80,
