@@ -8,6 +8,7 @@
 
 #include <linux/version.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 /* 6.3 made vm_flags read-only and added the setter. */
@@ -21,6 +22,25 @@ static inline void gcheap_vm_flags_set(struct vm_area_struct *vma,
 				       vm_flags_t flags)
 {
 	vm_flags_set(vma, flags);
+}
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+static inline unsigned long
+gcheap_mm_get_unmapped_area(struct file *filp, unsigned long addr,
+			    unsigned long len, unsigned long pgoff,
+			    unsigned long flags)
+{
+	return current->mm->get_unmapped_area(filp, addr, len, pgoff, flags);
+}
+#else
+/* 6.10 replaced mm->get_unmapped_area with mm_get_unmapped_area(). */
+static inline unsigned long
+gcheap_mm_get_unmapped_area(struct file *filp, unsigned long addr,
+			    unsigned long len, unsigned long pgoff,
+			    unsigned long flags)
+{
+	return mm_get_unmapped_area(current->mm, filp, addr, len, pgoff, flags);
 }
 #endif
 

@@ -12,6 +12,8 @@
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -27,12 +29,16 @@ MODULE_PARM_DESC(arena_max_mb, "Longest arena one heap may map, in MiB (default 
  * struct gcheap_heap - one open of /dev/gcheap
  * @mh: the heap
  * @mm: the mm that opened it; the only one allowed to use it (mmgrab()ed)
- * @unmapped: the arena mapping is gone (munmap or exit); set once
+ * @mapping: the heap's own address_space (the file's f_mapping), so that
+ *	zapping a freed span's pages reaches this heap's VMA and no other
+ * @nmaps: VMAs of the arena alive (mremap's temporary copy counts); the
+ *	arena is gone when it drops to zero
  */
 struct gcheap_heap {
 	struct mheap mh;
 	struct mm_struct *mm;
-	bool unmapped;
+	struct address_space mapping;
+	atomic_t nmaps;
 };
 
 static u64 gcheap_arena_max(void)
@@ -59,9 +65,12 @@ static int gcheap_ucmd_respond(struct gcheap_ucmd *ucmd, size_t len)
 	return 0;
 }
 
+/* Heap operations need the arena; mheap reports ENXIO before mmap(). */
 static int gcheap_arena_ready(struct gcheap_heap *heap)
 {
-	return READ_ONCE(heap->unmapped) ? -ENXIO : 0;
+	bool mapped_once = READ_ONCE(heap->mh.arena_base);
+
+	return mapped_once && !atomic_read(&heap->nmaps) ? -ENXIO : 0;
 }
 
 static int gcheap_ioctl_api(struct gcheap_ucmd *ucmd)
@@ -144,6 +153,11 @@ static int gcheap_ioctl_stats(struct gcheap_ucmd *ucmd)
 
 	if (st->flags || st->__reserved)
 		return -EINVAL;
+	ret = gcheap_arena_ready(ucmd->heap);
+	if (!ret && !READ_ONCE(ucmd->heap->mh.arena_base))
+		ret = -ENXIO;
+	if (ret)
+		return ret;
 	if (st->by_class && st->nclasses < MHEAP_NUM_CLASSES) {
 		st->nclasses = MHEAP_NUM_CLASSES;
 		ret = gcheap_ucmd_respond(ucmd, sizeof(*st));
@@ -244,26 +258,37 @@ static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,
 
 /* ================ mmap ================ */
 
+/*
+ * The page is inserted with mheap.lock held, so a span freed concurrently
+ * (which zaps its pages under the same lock) cannot leave a page of a free
+ * span mapped.
+ */
 static vm_fault_t gcheap_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct gcheap_heap *heap = vma->vm_private_data;
 	unsigned long off = vmf->address - vma->vm_start;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
 	struct page *page;
-	bool inuse;
+	int err;
 
 	mutex_lock(&heap->mh.lock);
-	inuse = mheap_page_inuse(&heap->mh, off >> MHEAP_PAGE_SHIFT);
-	mutex_unlock(&heap->mh.lock);
-	if (!inuse)
-		return VM_FAULT_SIGBUS;
-
+	if (!mheap_page_inuse(&heap->mh, off >> MHEAP_PAGE_SHIFT)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
 	page = mheap_arena_page(&heap->mh, off >> PAGE_SHIFT, true);
-	if (!page)
-		return VM_FAULT_OOM;
-	get_page(page);
-	vmf->page = page;
-	return 0;
+	if (!page) {
+		ret = VM_FAULT_OOM;
+		goto out;
+	}
+	err = vm_insert_page(vma, vmf->address & PAGE_MASK, page);
+	/* -EBUSY: another thread mapped it first. */
+	if (err && err != -EBUSY)
+		ret = vmf_error(err);
+out:
+	mutex_unlock(&heap->mh.lock);
+	return ret;
 }
 
 /*
@@ -280,19 +305,57 @@ static int gcheap_vm_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
+/* Only a refused mremap() copies the VMA (and closes the copy again). */
+static void gcheap_vm_open(struct vm_area_struct *vma)
+{
+	struct gcheap_heap *heap = vma->vm_private_data;
+
+	atomic_inc(&heap->nmaps);
+}
+
 static void gcheap_vm_close(struct vm_area_struct *vma)
 {
 	struct gcheap_heap *heap = vma->vm_private_data;
 
-	WRITE_ONCE(heap->unmapped, true);
+	atomic_dec(&heap->nmaps);
 }
 
 static const struct vm_operations_struct gcheap_vm_ops = {
 	.fault = gcheap_vm_fault,
 	.may_split = gcheap_vm_may_split,
 	.mremap = gcheap_vm_mremap,
+	.open = gcheap_vm_open,
 	.close = gcheap_vm_close,
 };
+
+/*
+ * Heap pages are 8 KiB: place the arena on an 8 KiB boundary by asking for
+ * one heap page more and rounding up, as thp_get_unmapped_area() does for
+ * huge pages.
+ */
+static unsigned long gcheap_fops_get_unmapped_area(struct file *filp,
+						   unsigned long addr,
+						   unsigned long len,
+						   unsigned long pgoff,
+						   unsigned long flags)
+{
+	unsigned long ret;
+
+	if (flags & MAP_FIXED)
+		return addr;	/* gcheap_fops_mmap() checks its alignment */
+	if (len > TASK_SIZE - MHEAP_PAGE_SIZE)
+		return -ENOMEM;
+	if (addr && IS_ALIGNED(addr, MHEAP_PAGE_SIZE)) {
+		ret = gcheap_mm_get_unmapped_area(filp, addr, len, pgoff, flags);
+		if (ret == addr)
+			return ret;
+	}
+	ret = gcheap_mm_get_unmapped_area(filp, 0, len + MHEAP_PAGE_SIZE, pgoff,
+					  flags);
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	return ALIGN(ret, MHEAP_PAGE_SIZE);
+}
 
 static int gcheap_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 {
@@ -303,17 +366,24 @@ static int gcheap_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (current->mm != heap->mm || vma->vm_mm != heap->mm)
 		return -EPERM;
 	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
-	    len & (MHEAP_PAGE_SIZE - 1))
+	    !IS_ALIGNED(len, MHEAP_PAGE_SIZE) ||
+	    !IS_ALIGNED(vma->vm_start, MHEAP_PAGE_SIZE))
 		return -EINVAL;
 	if (len > gcheap_arena_max())
 		return -EFBIG;
 	ret = mheap_set_arena(&heap->mh, vma->vm_start, len);
 	if (ret)
 		return ret;
-	/* A forked child gets no view of the heap's pages. */
-	gcheap_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND);
+	mheap_arena_set_mapping(&heap->mh, &heap->mapping);
+	/*
+	 * A forked child gets no view of the heap's pages (DONTCOPY); pages
+	 * are inserted by the fault handler (MIXEDMAP), refcounted and
+	 * counted in the process's RSS.
+	 */
+	gcheap_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_MIXEDMAP);
 	vma->vm_ops = &gcheap_vm_ops;
 	vma->vm_private_data = heap;
+	atomic_set(&heap->nmaps, 1);
 	return 0;
 }
 
@@ -331,6 +401,14 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 	mheap_init(&heap->mh);
 	heap->mm = current->mm;
 	mmgrab(heap->mm);
+	/*
+	 * All heaps share the device inode; each gets an address_space of its
+	 * own so that unmap_mapping_range() on it reaches only its arena.
+	 */
+	address_space_init_once(&heap->mapping);
+	heap->mapping.host = inode;
+	heap->mapping.a_ops = &empty_aops;
+	filp->f_mapping = &heap->mapping;
 	filp->private_data = heap;
 	return nonseekable_open(inode, filp);
 }
@@ -353,6 +431,7 @@ static const struct file_operations gcheap_fops = {
 	.unlocked_ioctl = gcheap_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = gcheap_fops_mmap,
+	.get_unmapped_area = gcheap_fops_get_unmapped_area,
 	.llseek = no_llseek,
 };
 

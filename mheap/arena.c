@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/sched/signal.h>
+#include <linux/lockdep.h>
 #include "mheap.h"
 #include "arena.h"
 
@@ -27,12 +28,15 @@
  * @nchunks: entries of @pages
  * @pages: per chunk, per base page: the page, or NULL if never touched
  * @resident: pages in @pages
+ * @mapping: the heap's own address_space, whose only VMA is the arena
+ *	mapped at file offset 0; NULL in the KUnit suites' fake arenas
  */
 struct mheap_arena {
 	spinlock_t lock;
 	unsigned long nchunks;
 	struct page ***pages;
 	atomic_long_t resident;
+	struct address_space *mapping;
 };
 
 int mheap_arena_init(struct mheap *h)
@@ -150,6 +154,36 @@ int mheap_arena_zero(struct mheap *h, u64 page, u64 npages)
 		}
 	}
 	return 0;
+}
+
+/**
+ * mheap_arena_set_mapping() - say where the arena is mapped, for zapping
+ * @h: the heap, with an arena
+ * @mapping: the heap's own address_space
+ */
+void mheap_arena_set_mapping(struct mheap *h, struct address_space *mapping)
+{
+	h->backing->mapping = mapping;
+}
+
+/**
+ * mheap_arena_unmap() - remove the user mappings of a run of heap pages
+ * @h: the heap, mheap.lock held
+ * @page: first heap page
+ * @npages: heap pages
+ *
+ * The pages themselves stay with the heap; a later span there maps them
+ * again on first touch. The heap's address_space holds only this heap's
+ * VMA, so no other process's mapping is touched.
+ */
+void mheap_arena_unmap(struct mheap *h, u64 page, u64 npages)
+{
+	struct mheap_arena *a = h->backing;
+
+	lockdep_assert_held(&h->lock);
+	if (a && a->mapping)
+		unmap_mapping_range(a->mapping, page << MHEAP_PAGE_SHIFT,
+				    npages << MHEAP_PAGE_SHIFT, 1);
 }
 
 u64 mheap_arena_resident(struct mheap *h)

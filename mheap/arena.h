@@ -6,7 +6,9 @@
 #include "mheap.h"
 
 struct page;
+struct address_space;
 
 struct page *mheap_arena_page(struct mheap *h, unsigned long pgoff, bool alloc);
+void mheap_arena_set_mapping(struct mheap *h, struct address_space *mapping);
 
 #endif /* _GCHEAP_MHEAP_ARENA_H */

@@ -17,6 +17,8 @@
  *     mheap.lock               (mutex) every field of struct mheap, its spans,
  *                              mcentrals, free lists and span map
  *       mheap_arena.lock       (spinlock) the backing-page arrays
+ *       i_mmap_rwsem, page table locks (zapping a freed span's pages, and
+ *                              the fault handler inserting one)
  *
  * No user memory is touched with mheap.lock held: the ioctl layer copies
  * arguments in before calling the mheap_op_*() functions and copies results
@@ -239,6 +241,7 @@ void mcentral_object_freed(struct mheap *h, struct mspan *s, bool was_full);
 int mheap_arena_init(struct mheap *h);
 void mheap_arena_destroy(struct mheap *h);
 int mheap_arena_zero(struct mheap *h, u64 page, u64 npages);
+void mheap_arena_unmap(struct mheap *h, u64 page, u64 npages);
 u64 mheap_arena_resident(struct mheap *h);
 
 /* ops.c: the operations behind the ioctls, on kernel copies of their args */

@@ -272,6 +272,9 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
  */
 void mheap_free_span(struct mheap *h, struct mspan *s)
 {
+	/* A span that never reached user space has nothing to clear. */
+	bool touched = s->state == MSPAN_INUSE;
+
 	lockdep_assert_held(&h->lock);
 	mspan_release_bits(s);
 	s->cached = false;
@@ -280,8 +283,12 @@ void mheap_free_span(struct mheap *h, struct mspan *s)
 	s->nelems = 0;
 	s->nalloc = 0;
 	/* Whatever the span held is still in its pages. */
-	s->needzero = true;
+	if (touched)
+		s->needzero = true;
 	spanmap_set_range(h, s->start, s->npages, NULL);
+	/* Free pages are out of bounds for the program: next touch is SIGBUS. */
+	if (touched)
+		mheap_arena_unmap(h, s->start, s->npages);
 	h->pages_inuse -= s->npages;
 	h->pages_free += s->npages;
 	mheap_coalesce(h, s);

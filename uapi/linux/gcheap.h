@@ -33,22 +33,30 @@
  *            the kernel's end.
  * EPERM      the caller's mm is not the mm that opened the heap (a forked
  *            child, or a process that received the fd over a socket).
- * ENXIO      the heap has no arena yet (mmap() it first).
+ * ENXIO      the heap has no arena: not mmap()ed yet, or unmapped since
+ *            (munmap() of the whole arena, or exit). Every ioctl but API and
+ *            SIZE_CLASSES needs the arena.
  * ENOMEM     the arena has no room for the request, or the kernel is out of
  *            memory for metadata or backing pages.
  * EOVERFLOW  a size that overflows when rounded up to heap pages.
  * ENOSPC     an output buffer is too small; the count needed is written back.
- * ENOENT     (FREE, LOOKUP) no allocated object holds the address.
+ * ENOENT     (FREE, LOOKUP) no allocated object holds the address (also a
+ *            second free of an object whose span went back to the page heap:
+ *            large objects, and spans the first free left empty).
  * EALREADY   (FREE) the address is the base of a free slot: a double free,
  *            or a slot never handed out.
  *
  * mmap() errors: EPERM (foreign mm), EBUSY (the heap already has an arena),
- * EINVAL (not MAP_SHARED, non-zero offset, or a length that is not a multiple
- * of GCHEAP_PAGE_SIZE), EFBIG (longer than gcheap_api.arena_max).
+ * EINVAL (not MAP_SHARED, non-zero offset, a length that is not a multiple
+ * of GCHEAP_PAGE_SIZE, or a MAP_FIXED address not aligned to it),
+ * EFBIG (longer than gcheap_api.arena_max). Without MAP_FIXED the kernel
+ * places the arena on a GCHEAP_PAGE_SIZE boundary.
  * The arena mapping cannot be split (munmap or mprotect of part of it fail
- * with EINVAL), grown or moved by mremap(), and is not inherited across
- * fork(). Touching arena pages that belong to no allocated span raises
- * SIGBUS.
+ * with EINVAL), grown (mremap fails with EFAULT) or moved (EINVAL), and is
+ * not inherited across fork(). Touching arena pages that belong to no
+ * allocated span (never handed out, or freed since) raises SIGBUS. Arena
+ * pages are charged to the memory cgroup of the task that first touches
+ * them and count in the process's RSS.
  *
  * Cached spans (the protocol between the library and the kernel)
  * ------------
@@ -196,7 +204,7 @@ struct gcheap_size_classes {
  * @out_flags: out: GCHEAP_SPAN_* flags of the new span (ignored on input)
  * @old_base: in: base address of the cached span given back, or 0. It must
  *	be a span this heap handed out by REFILL and not yet given back, else
- *	EINVAL and nothing changes.
+ *	EINVAL. On any error nothing changes: the old span stays cached.
  * @base: out: base address of the new span (0 with RELEASE_ONLY)
  * @elemsize: out: slot size of the new span
  * @nelems: out: number of slots of the new span
@@ -252,8 +260,14 @@ struct gcheap_alloc {
  *
  * Errors: ENOENT if @addr lies in no span in use, EINVAL if @addr is inside
  * an object but not its base, EALREADY if the slot at @addr is already free
- * (double free). An object in a cached span is freed too; its slot becomes
- * reusable once the span is given back.
+ * (double free).
+ *
+ * A slot of a cached span that the kernel handed out free is accepted once:
+ * the kernel cannot tell whether the cache has used it yet, so it settles
+ * the free when the span is given back (a second free of it gets EALREADY).
+ * If the slot turns out never used, the free is dropped and counted in
+ * gcheap_stats.bad_frees. Its slot becomes reusable once the span is given
+ * back. (The library answers its own thread's cached slots itself.)
  */
 struct gcheap_free {
 	__u32 size;
