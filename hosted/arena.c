@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hosted replacement for mheap/arena.c: the memory behind an arena.
+ *
+ * In the kernel the arena's pages are allocated on first touch and reached
+ * through the direct map. Here an arena is either fake (the KUnit suites put
+ * heaps at an address with nothing behind it, and never touch it) or real:
+ * an anonymous mapping of this process, made by the direct backend
+ * (sys_direct.c), which says so with hosted_arena_set_real().
+ *
+ * The kernel clears only the pages that are backed, and leaves the others
+ * unbacked (they read as zero). The real arena does the same: mincore()
+ * tells which base pages are resident; those are cleared with memset(), the
+ * rest are dropped with MADV_DONTNEED (which also covers a page that was
+ * swapped out), so they read as zero and stay unbacked.
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/errno.h>
+#include <linux/lockdep.h>
+#include "mheap.h"
+
+/**
+ * struct mheap_arena - hosted view of an arena
+ * @real: memory of this process lies behind the arena's addresses
+ */
+struct mheap_arena {
+	bool real;
+};
+
+int mheap_arena_init(struct mheap *h)
+{
+	struct mheap_arena *a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+
+	if (!a)
+		return -ENOMEM;
+	h->backing = a;
+	return 0;
+}
+
+void mheap_arena_destroy(struct mheap *h)
+{
+	kfree(h->backing);
+	h->backing = NULL;
+}
+
+void hosted_arena_set_real(struct mheap *h, bool real)
+{
+	if (WARN_ON(!h->backing))
+		return;
+	h->backing->real = real;
+}
+
+static bool arena_is_real(struct mheap *h)
+{
+	return h->backing && h->backing->real;
+}
+
+/* Base pages looked at per mincore() call. */
+#define ARENA_MINCORE_BATCH	4096UL
+
+/*
+ * Clear [addr, addr + npages base pages): resident pages with memset(),
+ * runs of others with MADV_DONTNEED. Returns false if mincore() failed.
+ */
+static bool arena_clear_backed(unsigned long addr, unsigned long npages)
+{
+	unsigned char vec[ARENA_MINCORE_BATCH];
+
+	while (npages) {
+		unsigned long n = min(npages, ARENA_MINCORE_BATCH), i = 0;
+
+		if (mincore((void *)addr, n * PAGE_SIZE, vec))
+			return false;
+		while (i < n) {
+			bool resident = vec[i] & 1;
+			unsigned long j = i + 1;
+
+			while (j < n && (vec[j] & 1) == resident)
+				j++;
+			if (resident)
+				memset((void *)(addr + i * PAGE_SIZE), 0,
+				       (j - i) * PAGE_SIZE);
+			else if (madvise((void *)(addr + i * PAGE_SIZE),
+					 (j - i) * PAGE_SIZE, MADV_DONTNEED))
+				return false;
+			i = j;
+		}
+		addr += n * PAGE_SIZE;
+		npages -= n;
+	}
+	return true;
+}
+
+/**
+ * mheap_arena_zero() - clear a run of heap pages
+ * @h: the heap
+ * @page: first heap page
+ * @npages: heap pages
+ *
+ * Return: 0. A fake arena has nothing to clear.
+ */
+int mheap_arena_zero(struct mheap *h, u64 page, u64 npages)
+{
+	unsigned long addr, per = MHEAP_PAGE_SIZE / PAGE_SIZE;
+
+	if (!arena_is_real(h) || !npages)
+		return 0;
+	addr = h->arena_base + (page << MHEAP_PAGE_SHIFT);
+	if (!arena_clear_backed(addr, npages * per))
+		memset((void *)addr, 0, npages << MHEAP_PAGE_SHIFT);
+	return 0;
+}
+
+/**
+ * mheap_arena_unmap() - the kernel zaps a freed span's user mappings
+ * @h: the heap, mheap.lock held
+ * @page: first heap page
+ * @npages: heap pages
+ *
+ * In user space the arena is the process's own memory with no per-page
+ * protection to withdraw, so only the locking rule is checked.
+ */
+void mheap_arena_unmap(struct mheap *h, u64 page, u64 npages)
+{
+	lockdep_assert_held(&h->lock);
+}
+
+/**
+ * mheap_arena_resident() - bytes of the arena backed by memory
+ * @h: the heap
+ *
+ * Counts the resident base pages of the part of the arena the heap has
+ * grown into (the heap touches no page above it).
+ *
+ * Return: bytes; 0 for a fake arena.
+ */
+u64 mheap_arena_resident(struct mheap *h)
+{
+	unsigned char vec[ARENA_MINCORE_BATCH];
+	unsigned long addr, npages;
+	u64 resident = 0;
+
+	if (!arena_is_real(h))
+		return 0;
+	/* h->grown only grows; a value a little stale is fine for a count. */
+	addr = h->arena_base;
+	npages = READ_ONCE(h->grown) * (MHEAP_PAGE_SIZE / PAGE_SIZE);
+	while (npages) {
+		unsigned long n = min(npages, ARENA_MINCORE_BATCH), i;
+
+		if (mincore((void *)addr, n * PAGE_SIZE, vec))
+			break;
+		for (i = 0; i < n; i++)
+			resident += vec[i] & 1;
+		addr += n * PAGE_SIZE;
+		npages -= n;
+	}
+	return resident * PAGE_SIZE;
+}

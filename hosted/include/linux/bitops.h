@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hosted shim: <linux/bitops.h> and <linux/find.h>: the non-atomic bit
+ * operations, population count and find_next_bit(), with the kernel's
+ * signatures and results.
+ */
+#ifndef _HOSTED_LINUX_BITOPS_H
+#define _HOSTED_LINUX_BITOPS_H
+
+#include <linux/types.h>
+
+#define BITS_PER_LONG		(__SIZEOF_LONG__ * 8)
+#define BIT(nr)			(1UL << (nr))
+#define BIT_MASK(nr)		(1UL << ((nr) % BITS_PER_LONG))
+#define BIT_WORD(nr)		((nr) / BITS_PER_LONG)
+#define BITS_TO_LONGS(nr)	(((nr) + BITS_PER_LONG - 1) / BITS_PER_LONG)
+
+static inline void __set_bit(unsigned long nr, volatile unsigned long *addr)
+{
+	addr[BIT_WORD(nr)] |= BIT_MASK(nr);
+}
+
+static inline void __clear_bit(unsigned long nr, volatile unsigned long *addr)
+{
+	addr[BIT_WORD(nr)] &= ~BIT_MASK(nr);
+}
+
+static inline bool test_bit(unsigned long nr, const volatile unsigned long *addr)
+{
+	return (addr[BIT_WORD(nr)] >> (nr % BITS_PER_LONG)) & 1;
+}
+
+static inline bool __test_and_set_bit(unsigned long nr,
+				      volatile unsigned long *addr)
+{
+	bool old = test_bit(nr, addr);
+
+	__set_bit(nr, addr);
+	return old;
+}
+
+static inline unsigned long hweight_long(unsigned long w)
+{
+	return __builtin_popcountl(w);
+}
+
+/**
+ * find_next_bit() - the next set bit at or after @offset
+ * @addr: the bitmap
+ * @size: bits in the bitmap
+ * @offset: where to start
+ *
+ * Return: the bit number, or @size if there is none (also for
+ * @offset >= @size).
+ */
+static inline unsigned long find_next_bit(const unsigned long *addr,
+					  unsigned long size,
+					  unsigned long offset)
+{
+	unsigned long word, bit;
+
+	if (offset >= size)
+		return size;
+	word = addr[BIT_WORD(offset)] & (~0UL << (offset % BITS_PER_LONG));
+	offset -= offset % BITS_PER_LONG;
+	while (!word) {
+		offset += BITS_PER_LONG;
+		if (offset >= size)
+			return size;
+		word = addr[BIT_WORD(offset)];
+	}
+	bit = offset + __builtin_ctzl(word);
+	return bit < size ? bit : size;
+}
+
+#endif /* _HOSTED_LINUX_BITOPS_H */

@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hosted KUnit suite: libgcheap's real fast path (lib/gcheap.c, unchanged)
+ * over the direct backend (sys_direct.c), i.e. the library and the module's
+ * heap code in one process, under ASan and UBSan. One heap serves the whole
+ * process, so the cases share it and compare statistics by difference.
+ * After every case the heap's metadata is checked (hosted_mheap_check()).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <kunit/test.h>
+#include <hosted/hosted.h>
+#include <hosted/mheap_check.h>
+#include "gcheap.h"
+#include "gcheap_sys.h"
+#include "mheap.h"
+
+#define LIB_TEST_MAX_CLASSES	128
+#define LIB_TEST_THREADS	4
+#define LIB_TEST_PER_THREAD	20000
+
+static struct gcheap_size_class_stats lib_rows[LIB_TEST_MAX_CLASSES];
+
+/* Flush the calling thread's cache and read the statistics. */
+static int lib_stats(struct kunit *test, struct gcheap_heap_stats *st)
+{
+	int n;
+
+	KUNIT_ASSERT_EQ(test, gcheap_flush_cache(), 0);
+	n = gcheap_heap_stats(st, lib_rows, LIB_TEST_MAX_CLASSES);
+	KUNIT_ASSERT_GT(test, n, 1);
+	KUNIT_ASSERT_LE(test, n, LIB_TEST_MAX_CLASSES);
+	return n;
+}
+
+static bool lib_all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+static void lib_fill(void *p, size_t n, unsigned int seed)
+{
+	unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		c[i] = (unsigned char)(seed * 31 + i);
+}
+
+static bool lib_check_fill(const void *p, size_t n, unsigned int seed)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (c[i] != (unsigned char)(seed * 31 + i))
+			return false;
+	return true;
+}
+
+static int lib_test_init(struct kunit *test)
+{
+	KUNIT_ASSERT_EQ(test, gcheap_init(), 0);
+	return 0;
+}
+
+/* After each case: give the cache back, and the heap must be sound. */
+static void lib_test_exit(struct kunit *test)
+{
+	struct mheap *h = hosted_direct_heap();
+	char why[256];
+
+	KUNIT_EXPECT_EQ(test, gcheap_flush_cache(), 0);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	KUNIT_EXPECT_EQ_MSG(test, hosted_mheap_check(h, why, sizeof(why)), 0,
+			    "%s", why);
+}
+
+static void lib_test_setup(struct kunit *test)
+{
+	struct gcheap_options o = { .size = sizeof(o) };
+	struct gcheap_heap_stats st;
+
+	KUNIT_EXPECT_EQ(test, gcheap_init(), 0);
+	errno = 0;
+	KUNIT_EXPECT_EQ(test, gcheap_init_opts(&o), -1);
+	KUNIT_EXPECT_EQ(test, errno, EBUSY);
+	errno = 0;
+	KUNIT_EXPECT_EQ(test, gcheap_fd(), -1);
+	KUNIT_EXPECT_EQ(test, errno, ENODEV);
+	KUNIT_EXPECT_NOT_NULL(test, hosted_direct_heap());
+
+	KUNIT_EXPECT_EQ(test, lib_stats(test, &st), 68);
+	KUNIT_EXPECT_GT(test, st.arena_size, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.arena_size % 8192, 0ULL);
+	KUNIT_EXPECT_EQ(test, lib_rows[0].elemsize, 0u);
+	KUNIT_EXPECT_EQ(test, lib_rows[67].elemsize, 32768u);
+}
+
+/* Allocate @n objects of @size, check, fill, check again, free. */
+static void lib_one_class(struct kunit *test, unsigned int c, size_t size,
+			  unsigned int n, bool noscan, void **objs)
+{
+	unsigned int i, bad_zero = 0, bad_lookup = 0, bad_fill = 0;
+
+	for (i = 0; i < n; i++) {
+		char *p = noscan ? gcheap_malloc_atomic(size) : gcheap_malloc(size);
+
+		KUNIT_ASSERT_NOT_NULL_MSG(test, p, "class %u object %u: errno %d",
+					  c, i, errno);
+		KUNIT_ASSERT_EQ(test, (uintptr_t)p % 8, 0UL);
+		objs[i] = p;
+		bad_zero += !lib_all_zero(p, size);
+		bad_lookup += gcheap_base(p + size - 1) != p ||
+			      gcheap_size(p + size / 2) != size;
+		lib_fill(p, size, i + c);
+	}
+	for (i = 0; i < n; i++)
+		bad_fill += !lib_check_fill(objs[i], size, i + c);
+	KUNIT_EXPECT_EQ_MSG(test, bad_zero, 0u, "class %u: objects not zeroed", c);
+	KUNIT_EXPECT_EQ_MSG(test, bad_lookup, 0u, "class %u: wrong base or size", c);
+	KUNIT_EXPECT_EQ_MSG(test, bad_fill, 0u, "class %u: objects overlap", c);
+
+	errno = 0;
+	for (i = 0; i < n; i++)
+		gcheap_free(objs[i]);
+	KUNIT_EXPECT_EQ_MSG(test, errno, 0, "class %u: free failed", c);
+}
+
+static void lib_test_every_class(struct kunit *test)
+{
+	struct gcheap_heap_stats st;
+	unsigned int c, n, noscan;
+	void **objs;
+
+	n = lib_stats(test, &st);
+	for (c = 1; c < n; c++) {
+		size_t size = lib_rows[c].elemsize;
+		unsigned int per_span = lib_rows[c].span_pages * 8192 / size;
+		/* Past one span, to cross a refill. */
+		unsigned int count = per_span + 3;
+		char *p;
+
+		objs = kunit_kcalloc(test, count, sizeof(*objs), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs);
+		for (noscan = 0; noscan < 2; noscan++) {
+			lib_one_class(test, c, size, count, noscan, objs);
+			/* Reused slots come back zeroed too. */
+			lib_one_class(test, c, size, count, noscan, objs);
+		}
+		kunit_kfree(test, objs);
+
+		/* The smallest size that maps to the class gets its slot. */
+		p = gcheap_malloc(lib_rows[c - 1].elemsize + 1);
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		KUNIT_EXPECT_EQ_MSG(test, gcheap_size(p), size, "class %u", c);
+		gcheap_free(p);
+	}
+}
+
+static void lib_test_large(struct kunit *test)
+{
+	static const size_t sizes[] = {
+		32769, 100000, 1 << 20, (5 << 20) + 3,
+	};
+	unsigned int i, round;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size_t usable = (sizes[i] + 8191) & ~8191UL;
+
+		for (round = 0; round < 2; round++) {
+			char *p = gcheap_malloc(sizes[i]);
+
+			KUNIT_ASSERT_NOT_NULL(test, p);
+			KUNIT_EXPECT_EQ(test, (uintptr_t)p % 8192, 0UL);
+			KUNIT_EXPECT_EQ(test, gcheap_size(p + sizes[i] - 1), usable);
+			KUNIT_EXPECT_PTR_EQ(test, gcheap_base(p + usable - 1), p);
+			/* The second round reuses the first one's dirty pages. */
+			KUNIT_EXPECT_TRUE_MSG(test, lib_all_zero(p, usable),
+					      "%zu bytes, round %u", sizes[i], round);
+			memset(p, 0xa5, usable);
+			errno = 0;
+			gcheap_free(p);
+			KUNIT_EXPECT_EQ(test, errno, 0);
+			gcheap_free(p);
+			KUNIT_EXPECT_EQ(test, errno, ENOENT);
+		}
+	}
+}
+
+static void lib_test_errors(struct kunit *test)
+{
+	char *p, *q;
+	int local;
+
+	p = gcheap_malloc(48);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	errno = 0;
+	gcheap_free(&local);
+	KUNIT_EXPECT_EQ(test, errno, ENOENT);
+	errno = 0;
+	gcheap_free(p + 8);
+	KUNIT_EXPECT_EQ(test, errno, EINVAL);
+	errno = 0;
+	gcheap_free(p);
+	KUNIT_EXPECT_EQ(test, errno, 0);
+	gcheap_free(p);
+	KUNIT_EXPECT_EQ(test, errno, EALREADY);
+	errno = 0;
+	KUNIT_EXPECT_NULL(test, gcheap_base(p));
+	KUNIT_EXPECT_EQ(test, errno, ENOENT);
+
+	errno = 0;
+	KUNIT_EXPECT_NULL(test, gcheap_calloc(SIZE_MAX / 2, 4));
+	KUNIT_EXPECT_EQ(test, errno, ENOMEM);
+	errno = 0;
+	KUNIT_EXPECT_NULL(test, gcheap_malloc(SIZE_MAX));
+	KUNIT_EXPECT_EQ(test, errno, EOVERFLOW);
+	errno = 0;
+	KUNIT_EXPECT_NULL(test, gcheap_malloc(1ULL << 40));
+	KUNIT_EXPECT_EQ(test, errno, ENOMEM);
+
+	/* realloc keeps the contents and zero-fills the rest. */
+	p = gcheap_malloc(100);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	lib_fill(p, 100, 7);
+	q = gcheap_realloc(p, 5000);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_TRUE(test, lib_check_fill(q, 100, 7));
+	KUNIT_EXPECT_TRUE(test, lib_all_zero(q + 100, 5000 - 100));
+	errno = 0;
+	KUNIT_EXPECT_NULL(test, gcheap_base(p));
+	KUNIT_EXPECT_EQ(test, errno, ENOENT);
+	p = gcheap_realloc(q, 100000);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_TRUE(test, lib_check_fill(p, 100, 7));
+	gcheap_free(p);
+}
+
+struct lib_thread {
+	pthread_t tid;
+	unsigned int id;
+	unsigned int errors;
+	void **objs;
+	unsigned int nobjs;
+};
+
+static const size_t lib_thread_sizes[] = {
+	8, 24, 48, 100, 256, 1000, 3000, 8192, 20000, 32768, 40000,
+};
+
+static size_t lib_thread_size(unsigned int i)
+{
+	return lib_thread_sizes[i % ARRAY_SIZE(lib_thread_sizes)];
+}
+
+/* Tag an object with its thread and index, at both ends. */
+static void lib_tag(void *p, size_t size, unsigned int tag)
+{
+	memcpy(p, &tag, sizeof(tag));
+	memcpy((char *)p + size - sizeof(tag), &tag, sizeof(tag));
+}
+
+static bool lib_tagged(const void *p, size_t size, unsigned int tag)
+{
+	unsigned int a, b;
+
+	memcpy(&a, p, sizeof(a));
+	memcpy(&b, (const char *)p + size - sizeof(b), sizeof(b));
+	return a == tag && b == tag;
+}
+
+static void *lib_thread_main(void *arg)
+{
+	struct lib_thread *t = arg;
+	unsigned int i, tag;
+
+	for (i = 0; i < LIB_TEST_PER_THREAD; i++) {
+		size_t size = lib_thread_size(i);
+		void *p = (i & 1) ? gcheap_malloc_atomic(size) : gcheap_malloc(size);
+
+		if (!p || !lib_all_zero(p, size < 64 ? size : 64)) {
+			t->errors++;
+			continue;
+		}
+		lib_tag(p, size, t->id << 24 | i);
+		t->objs[i] = p;
+	}
+	/* Nothing was overwritten by another thread; free every other one. */
+	for (i = 0; i < LIB_TEST_PER_THREAD; i++) {
+		tag = t->id << 24 | i;
+		if (!t->objs[i])
+			continue;
+		if (!lib_tagged(t->objs[i], lib_thread_size(i), tag))
+			t->errors++;
+		if (gcheap_base((char *)t->objs[i] + lib_thread_size(i) / 2) !=
+		    t->objs[i])
+			t->errors++;
+		if (i % 2) {
+			errno = 0;
+			gcheap_free(t->objs[i]);
+			t->errors += errno != 0;
+			t->objs[i] = NULL;
+		}
+	}
+	t->nobjs = LIB_TEST_PER_THREAD;
+	/* The thread's cache goes back when it exits. */
+	return NULL;
+}
+
+static void lib_test_threads(struct kunit *test)
+{
+	struct lib_thread threads[LIB_TEST_THREADS];
+	struct gcheap_heap_stats before, after;
+	unsigned long live = 0;
+	unsigned int i, j, n, bad = 0;
+	u64 mallocs = 0, frees = 0, bytes = 0;
+
+	lib_stats(test, &before);
+	for (i = 0; i < LIB_TEST_THREADS; i++) {
+		threads[i] = (struct lib_thread){ .id = i + 1 };
+		threads[i].objs = kunit_kcalloc(test, LIB_TEST_PER_THREAD,
+						sizeof(void *), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, threads[i].objs);
+	}
+	for (i = 0; i < LIB_TEST_THREADS; i++)
+		KUNIT_ASSERT_EQ(test, pthread_create(&threads[i].tid, NULL,
+						     lib_thread_main, &threads[i]), 0);
+	for (i = 0; i < LIB_TEST_THREADS; i++) {
+		KUNIT_ASSERT_EQ(test, pthread_join(threads[i].tid, NULL), 0);
+		KUNIT_EXPECT_EQ_MSG(test, threads[i].errors, 0u, "thread %u", i + 1);
+	}
+
+	/* What the threads kept is intact; the statistics add up. */
+	for (i = 0; i < LIB_TEST_THREADS; i++)
+		for (j = 0; j < threads[i].nobjs; j++)
+			if (threads[i].objs[j]) {
+				live++;
+				bad += !lib_tagged(threads[i].objs[j],
+						   lib_thread_size(j),
+						   (i + 1) << 24 | j);
+			}
+	KUNIT_EXPECT_EQ(test, bad, 0u);
+	KUNIT_EXPECT_EQ(test, live, (unsigned long)LIB_TEST_THREADS * LIB_TEST_PER_THREAD / 2);
+
+	n = lib_stats(test, &after);
+	KUNIT_EXPECT_EQ(test, after.cached_spans, 0ULL);
+	KUNIT_EXPECT_EQ(test, after.heap_objects, after.mallocs - after.frees);
+	KUNIT_EXPECT_EQ(test, after.heap_objects - before.heap_objects, (u64)live);
+	KUNIT_EXPECT_EQ(test, after.mallocs - before.mallocs,
+			(u64)LIB_TEST_THREADS * LIB_TEST_PER_THREAD);
+	KUNIT_EXPECT_EQ(test, after.heap_inuse + after.heap_idle, after.heap_sys);
+	KUNIT_EXPECT_LE(test, after.heap_alloc, after.heap_inuse);
+	KUNIT_EXPECT_GT(test, after.resident, 0ULL);
+	KUNIT_EXPECT_LE(test, after.resident, after.heap_sys);
+	KUNIT_EXPECT_EQ(test, after.bad_frees, 0ULL);
+	for (i = 0; i < n; i++) {
+		mallocs += lib_rows[i].mallocs;
+		frees += lib_rows[i].frees;
+		bytes += lib_rows[i].bytes_inuse;
+	}
+	KUNIT_EXPECT_EQ(test, mallocs, after.mallocs);
+	KUNIT_EXPECT_EQ(test, frees, after.frees);
+	KUNIT_EXPECT_EQ(test, bytes, after.heap_alloc);
+
+	/* Objects of other threads' spans are freed from this one. */
+	errno = 0;
+	for (i = 0; i < LIB_TEST_THREADS; i++)
+		for (j = 0; j < threads[i].nobjs; j++)
+			gcheap_free(threads[i].objs[j]);
+	KUNIT_EXPECT_EQ(test, errno, 0);
+	lib_stats(test, &after);
+	KUNIT_EXPECT_EQ(test, after.heap_objects, before.heap_objects);
+}
+
+static void lib_test_stats(struct kunit *test)
+{
+	struct gcheap_heap_stats s0, s1;
+	u64 mallocs0, frees0;
+	void *objs[1000];
+	unsigned int i, c = 0;
+
+	lib_stats(test, &s0);
+	for (i = 1; i < LIB_TEST_MAX_CLASSES && !c; i++)
+		if (lib_rows[i].elemsize == 48)
+			c = i;
+	KUNIT_ASSERT_NE(test, c, 0u);
+	mallocs0 = lib_rows[c].mallocs;
+	frees0 = lib_rows[c].frees;
+
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		objs[i] = gcheap_malloc(41);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	}
+	/* Counted once the span goes back: lib_stats() flushes. */
+	lib_stats(test, &s1);
+	KUNIT_EXPECT_EQ(test, s1.mallocs - s0.mallocs, 1000ULL);
+	KUNIT_EXPECT_EQ(test, s1.heap_objects - s0.heap_objects, 1000ULL);
+	KUNIT_EXPECT_EQ(test, s1.heap_alloc - s0.heap_alloc, 48000ULL);
+	KUNIT_EXPECT_EQ(test, lib_rows[c].mallocs - mallocs0, 1000ULL);
+	KUNIT_EXPECT_EQ(test, s1.heap_objects, s1.mallocs - s1.frees);
+
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		gcheap_free(objs[i]);
+	lib_stats(test, &s1);
+	KUNIT_EXPECT_EQ(test, s1.frees - s0.frees, 1000ULL);
+	KUNIT_EXPECT_EQ(test, lib_rows[c].frees - frees0, 1000ULL);
+	KUNIT_EXPECT_EQ(test, s1.heap_objects, s0.heap_objects);
+	KUNIT_EXPECT_EQ(test, s1.heap_alloc, s0.heap_alloc);
+}
+
+/* The direct backend answers as the module's ioctls do (main.c). */
+static void lib_test_backend(struct kunit *test)
+{
+	struct {
+		struct gcheap_api api;
+		u64 tail;
+	} big = { .api = { .size = sizeof(big) } };
+	struct gcheap_size_class table[MHEAP_NUM_CLASSES];
+	struct gcheap_class_stats rows[MHEAP_NUM_CLASSES];
+	struct gcheap_size_classes sc = { .size = sizeof(sc) };
+	struct gcheap_refill r = { .size = sizeof(r) };
+	struct gcheap_stats st = { .size = sizeof(st) };
+	struct gcheap_api api = { .size = 8 };
+	void *base;
+
+	/* Struct sizes: too short, longer with a zero tail, non-zero tail. */
+	KUNIT_EXPECT_EQ(test, gcheap_sys_api(&api), -EINVAL);
+	KUNIT_EXPECT_EQ(test, gcheap_sys_api(&big.api), 0);
+	KUNIT_EXPECT_EQ(test, big.api.api_version, (u32)GCHEAP_API_VERSION);
+	KUNIT_EXPECT_EQ(test, big.api.arena_max, 64ULL << 30);
+	KUNIT_EXPECT_NE(test, big.api.arena_base, 0ULL);
+	big.tail = 1;
+	KUNIT_EXPECT_EQ(test, gcheap_sys_api(&big.api), -E2BIG);
+	api.size = sizeof(api);
+	api.flags = 1;
+	KUNIT_EXPECT_EQ(test, gcheap_sys_api(&api), -EINVAL);
+
+	/* Tables too short: -ENOSPC and the count needed. */
+	sc.table = (uintptr_t)table;
+	KUNIT_EXPECT_EQ(test, gcheap_sys_size_classes(&sc), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, sc.count, (u32)MHEAP_NUM_CLASSES);
+	KUNIT_EXPECT_EQ(test, gcheap_sys_size_classes(&sc), 0);
+	KUNIT_EXPECT_EQ(test, table[1].size, 8u);
+	st.by_class = (uintptr_t)rows;
+	st.nclasses = 2;
+	KUNIT_EXPECT_EQ(test, gcheap_sys_stats(&st), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, st.nclasses, (u32)MHEAP_NUM_CLASSES);
+	KUNIT_EXPECT_EQ(test, gcheap_sys_stats(&st), 0);
+	KUNIT_EXPECT_EQ(test, rows[1].elemsize, 8u);
+
+	/* One arena per heap; the operations check their arguments. */
+	KUNIT_EXPECT_EQ(test, gcheap_sys_map(1 << 20, &base), -EBUSY);
+	KUNIT_EXPECT_EQ(test, gcheap_sys_map(4096, &base), -EINVAL);
+	KUNIT_EXPECT_EQ(test, gcheap_sys_map((64ULL << 30) + 8192, &base), -EFBIG);
+	r.spanclass = 1;
+	KUNIT_EXPECT_EQ(test, gcheap_sys_refill(&r), -EINVAL);
+	KUNIT_EXPECT_EQ(test, gcheap_sys_fd(), -ENODEV);
+}
+
+static struct kunit_case lib_test_cases[] = {
+	KUNIT_CASE(lib_test_setup),
+	KUNIT_CASE(lib_test_backend),
+	KUNIT_CASE(lib_test_every_class),
+	KUNIT_CASE(lib_test_large),
+	KUNIT_CASE(lib_test_errors),
+	KUNIT_CASE(lib_test_threads),
+	KUNIT_CASE(lib_test_stats),
+	{}
+};
+
+static struct kunit_suite lib_test_suite = {
+	.name = "hosted_libgcheap",
+	.init = lib_test_init,
+	.exit = lib_test_exit,
+	.test_cases = lib_test_cases,
+	/* The heap and its metadata live as long as the process. */
+	.hosted_keeps_memory = true,
+};
+
+kunit_test_suites(&lib_test_suite);

@@ -1,0 +1,1053 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * libgcheap: the allocation fast path, the per-thread span caches and the
+ * public API of gcheap.h.
+ *
+ * The kernel owns the heap: its pages, spans and every piece of metadata.
+ * What the library owns is a per-thread cache (Go's mcache) holding, per span
+ * class, one span the kernel handed out with GCHEAP_IOC_REFILL together with
+ * the bitmap of its free slots. A small allocation takes the next set bit of
+ * that bitmap (Go's nextFreeFast) with no system call, no lock and no atomic
+ * operation: the cache is thread-local and the kernel never looks at it until
+ * the span is given back. One REFILL per exhausted span gives the old span
+ * back (with its bitmap: the slots whose bits were cleared are then counted as
+ * allocated) and fetches the next. Large objects, explicit frees and lookups
+ * are one system call each.
+ *
+ * Every kernel call goes through gcheap_sys.h, so the hosted build runs this
+ * file unchanged over a backend that calls the heap code in-process.
+ *
+ * Sections: geometry and state; the thread cache; set-up; allocation; free
+ * and lookup; statistics.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/gcheap.h>
+
+#include "gcheap.h"
+#include "gcheap_sys.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+/* The library is built with -fvisibility=hidden; this is its API. */
+#define GCHEAP_EXPORT	__attribute__((visibility("default")))
+
+/* ================ Geometry and state ================ */
+
+/*
+ * Size classes the thread cache has room for. Go's table, which the module
+ * uses, has 68; the slack lets a module with a few more classes work with
+ * this library. Each span class costs a thread 280 bytes of TLS.
+ */
+#define TC_MAX_CLASSES		80
+#define TC_MAX_SPANCLASSES	(2 * TC_MAX_CLASSES)
+#define TC_ACTIVE_WORDS		((TC_MAX_SPANCLASSES + 63) / 64)
+#define TC_WORDS		GCHEAP_SPAN_BITMAP_WORDS
+
+/*
+ * size -> size class, in two tables as Go's size_to_class8 and
+ * size_to_class128: 8-byte steps up to 1024 bytes, 128-byte steps above.
+ */
+#define SMALL_STEP8_MAX		1024
+#define CLASS8_LEN		(SMALL_STEP8_MAX / 8 + 1)
+#define CLASS128_LEN		((GCHEAP_MAX_SMALL_SIZE - SMALL_STEP8_MAX) / 128 + 1)
+
+/* The default arena is the module's largest, capped at this. */
+#define ARENA_DEFAULT_MAX	(64ULL << 30)
+/* When the address space is short, the default arena halves down to this. */
+#define ARENA_DEFAULT_MIN	(64ULL << 20)
+
+/*
+ * Written during set-up, before any reader can get past pthread_once();
+ * read-only afterwards, except that the fast path reads the class tables
+ * without waiting for set-up: a zero entry (class 0) sends it to the slow
+ * path, which waits. The tables are accessed with relaxed atomics so that
+ * early read is well defined; on x86-64 they are plain byte moves.
+ */
+static uint8_t size_to_class8[CLASS8_LEN];
+static uint8_t size_to_class128[CLASS128_LEN];
+
+enum heap_opts_state {
+	HEAP_OPTS_NONE,		/* set-up will use the defaults */
+	HEAP_OPTS_SET,		/* gcheap_init_opts() left options for set-up */
+	HEAP_OPTS_TAKEN,	/* set-up has started: too late for options */
+};
+
+/**
+ * struct gcheap_state - the process's heap, as the library sees it
+ * @once: runs heap_init_once() once per process
+ * @opts_lock: protects @opts_state and @opts
+ * @opts_state: enum heap_opts_state
+ * @opts: options gcheap_init_opts() left for set-up
+ * @ready: set (release) when set-up succeeded; read with acquire by calls
+ *	that must not start a set-up themselves
+ * @init_error: errno of a failed set-up, 0 otherwise
+ * @dead: EPERM in a child forked after set-up: the heap is the parent's
+ * @key: thread-exit hook giving a dying thread's cached spans back
+ * @arena_base: start of the arena
+ * @arena_end: end of the arena
+ * @api: the module's GCHEAP_IOC_API answer
+ * @nclasses: size classes of the heap, class 0 included
+ * @classes: the module's size-class table
+ */
+struct gcheap_state {
+	pthread_once_t once;
+	pthread_mutex_t opts_lock;
+	int opts_state;
+	struct gcheap_options opts;
+	int ready;
+	int init_error;
+	int dead;
+	pthread_key_t key;
+	uintptr_t arena_base;
+	uintptr_t arena_end;
+	struct gcheap_api api;
+	unsigned int nclasses;
+	struct gcheap_size_class classes[TC_MAX_CLASSES];
+};
+
+static struct gcheap_state heap = {
+	.once = PTHREAD_ONCE_INIT,
+	.opts_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* ================ The thread cache ================ */
+
+/**
+ * struct tc_span - the span a thread caches for one span class
+ * @base: address of slot 0; 0 when nothing is cached
+ * @elemsize: slot size
+ * @cursor: index of the first word of @free that may have a bit set; the
+ *	words before it are zero, so the fast path never rescans them
+ * @nwords: words of @free covering the span's slots; 0 when nothing is
+ *	cached, which makes the fast path of an empty entry fail at once
+ * @needzero: the kernel said the free slots may hold old data
+ * @nelems: slots in the span
+ * @free: slot i not handed out yet (bit i % 64 of word i / 64)
+ * @handed: @free as the kernel handed the span out. A slot set here and
+ *	clear in @free was handed out by this thread; the bitmap given back is
+ *	masked with it, so a corrupted cache cannot claim slots the kernel never
+ *	offered.
+ *
+ * The fields the fast path reads come first, with the start of @free, so a
+ * typical allocation touches one cache line of the entry.
+ */
+struct tc_span {
+	uintptr_t base;
+	uint32_t elemsize;
+	uint16_t cursor;
+	uint16_t nwords;
+	uint32_t needzero;
+	uint32_t nelems;
+	uint64_t free[TC_WORDS];
+	uint64_t handed[TC_WORDS];
+};
+
+/**
+ * struct tc - a thread's cache
+ * @span: indexed by span class (entries 0 and 1, class 0, stay empty)
+ * @active: bit set for every span class with a span cached, so lookups and
+ *	flushes visit only those
+ * @registered: the thread-exit hook is armed for this thread
+ */
+struct tc {
+	struct tc_span span[TC_MAX_SPANCLASSES];
+	uint64_t active[TC_ACTIVE_WORDS];
+	bool registered;
+};
+
+/*
+ * Initial-exec TLS: the fast path finds its cache at a fixed offset from the
+ * thread pointer, with no call to __tls_get_addr. The price is that the
+ * shared library cannot be dlopen()ed (see gcheap.h).
+ */
+static __thread struct tc tc __attribute__((tls_model("initial-exec")));
+
+static inline unsigned int size_to_class(size_t size)
+{
+	const uint8_t *entry;
+
+	if (size <= SMALL_STEP8_MAX)
+		entry = &size_to_class8[(size + 7) >> 3];
+	else
+		entry = &size_to_class128[(size - SMALL_STEP8_MAX + 127) >> 7];
+	return __atomic_load_n(entry, __ATOMIC_RELAXED);
+}
+
+static inline bool tc_slot_free(const struct tc_span *s, unsigned int idx)
+{
+	return s->free[idx / 64] & (1ULL << (idx % 64));
+}
+
+/*
+ * tc_next() - take the next free slot of a cached span, moving the cursor
+ * past empty words. Returns NULL when the span is exhausted (or nothing is
+ * cached). gcheap_alloc() inlines the common case of it.
+ */
+static inline void *tc_next(struct tc_span *s)
+{
+	unsigned int w = s->cursor;
+
+	while (w < s->nwords) {
+		uint64_t bits = s->free[w];
+
+		if (likely(bits)) {
+			unsigned int idx = w * 64 + __builtin_ctzll(bits);
+
+			s->free[w] = bits & (bits - 1);
+			return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+		}
+		s->cursor = ++w;
+	}
+	return NULL;
+}
+
+static void tc_clear(unsigned int spc)
+{
+	memset(&tc.span[spc], 0, sizeof(tc.span[spc]));
+	tc.active[spc / 64] &= ~(1ULL << (spc % 64));
+}
+
+/* The bitmap to give back: the slots still free, of those handed out. */
+static void tc_left_free(const struct tc_span *s, __u64 *out)
+{
+	unsigned int w;
+
+	for (w = 0; w < TC_WORDS; w++)
+		out[w] = s->free[w] & s->handed[w];
+}
+
+/*
+ * tc_install() - take a span the kernel handed out into the cache, after
+ * checking the reply: a pointer the library hands out must lie in the arena
+ * and in a slot of the class asked for, whatever the backend said.
+ */
+static int tc_install(unsigned int spc, const struct gcheap_refill *r)
+{
+	const struct gcheap_size_class *c = &heap.classes[spc >> 1];
+	uint64_t span_bytes = (uint64_t)c->npages << GCHEAP_PAGE_SHIFT;
+	struct tc_span *s = &tc.span[spc];
+	uint64_t any = 0;
+	unsigned int w, nwords;
+
+	if (r->elemsize != c->size || !r->nelems ||
+	    r->nelems > heap.api.span_max_elems ||
+	    (uint64_t)r->nelems * r->elemsize > span_bytes ||
+	    r->base % GCHEAP_PAGE_SIZE || r->base < heap.arena_base ||
+	    r->base > heap.arena_end || heap.arena_end - r->base < span_bytes)
+		return EPROTO;
+
+	nwords = (r->nelems + 63) / 64;
+	for (w = 0; w < nwords; w++) {
+		uint64_t bits = r->free[w];
+
+		/* Bits past the span's end are meaningless: drop them. */
+		if (w == nwords - 1 && r->nelems % 64)
+			bits &= (1ULL << (r->nelems % 64)) - 1;
+		s->free[w] = bits;
+		s->handed[w] = bits;
+		any |= bits;
+	}
+	if (!any)
+		return EPROTO;
+
+	s->base = r->base;
+	s->elemsize = r->elemsize;
+	s->nelems = r->nelems;
+	s->cursor = 0;
+	s->nwords = nwords;
+	s->needzero = r->out_flags & GCHEAP_SPAN_NEEDZERO;
+	tc.active[spc / 64] |= 1ULL << (spc % 64);
+	return 0;
+}
+
+/*
+ * tc_refill() - give the exhausted span of @spc back and cache the next one.
+ * Returns 0 or a positive errno. The kernel changes nothing when REFILL
+ * fails, so on failure the old span stays cached (and exhausted), and the
+ * next allocation of the class tries again.
+ */
+static int tc_refill(unsigned int spc)
+{
+	struct tc_span *s = &tc.span[spc];
+	struct gcheap_refill r = {
+		.size = sizeof(r),
+		.spanclass = spc,
+	};
+	int err;
+
+	if (s->base) {
+		r.old_base = s->base;
+		tc_left_free(s, r.free);
+	}
+	err = -gcheap_sys_refill(&r);
+	if (err)
+		return err;
+	tc_clear(spc);
+	if (!r.base)
+		return EPROTO;
+	err = tc_install(spc, &r);
+	if (err) {
+		/*
+		 * Give the malformed span back as it came, so the kernel
+		 * counts no allocation from it.
+		 */
+		struct gcheap_refill back = {
+			.size = sizeof(back),
+			.flags = GCHEAP_REFILL_RELEASE_ONLY,
+			.spanclass = spc,
+			.old_base = r.base,
+		};
+
+		memcpy(back.free, r.free, sizeof(back.free));
+		gcheap_sys_refill(&back);
+		tc_clear(spc);
+		return err;
+	}
+	/*
+	 * Arm the thread-exit hook on the thread's first span. Failure (no
+	 * memory for the key's slot) only means the spans stay cached if the
+	 * thread exits; the next refill tries again.
+	 */
+	if (unlikely(!tc.registered) && !pthread_setspecific(heap.key, &tc))
+		tc.registered = true;
+	return 0;
+}
+
+/*
+ * tc_release() - give the span of @spc back (RELEASE_ONLY). On failure the
+ * span stays cached unless @force (a dying thread cannot keep it).
+ */
+static int tc_release(unsigned int spc, bool force)
+{
+	struct tc_span *s = &tc.span[spc];
+	struct gcheap_refill r = {
+		.size = sizeof(r),
+		.flags = GCHEAP_REFILL_RELEASE_ONLY,
+		.spanclass = spc,
+		.old_base = s->base,
+	};
+	int err;
+
+	tc_left_free(s, r.free);
+	err = -gcheap_sys_refill(&r);
+	if (!err || force)
+		tc_clear(spc);
+	return err;
+}
+
+/* Give back every span the calling thread caches. Returns the first error. */
+static int tc_flush(bool force)
+{
+	unsigned int w;
+	int first = 0;
+
+	for (w = 0; w < TC_ACTIVE_WORDS; w++) {
+		uint64_t m = tc.active[w];
+
+		while (m) {
+			unsigned int spc = w * 64 + __builtin_ctzll(m);
+			int err;
+
+			m &= m - 1;
+			err = tc_release(spc, force);
+			if (err && !first)
+				first = err;
+		}
+	}
+	return first;
+}
+
+/* The pthread key destructor: runs in a thread that exits. */
+static void tc_thread_exit(void *unused)
+{
+	(void)unused;
+	/*
+	 * Cleared first: a later destructor of another key that allocates
+	 * re-arms the hook, and glibc then runs this again.
+	 */
+	tc.registered = false;
+	if (!heap.dead)
+		tc_flush(true);
+}
+
+/*
+ * tc_find() - the cached span of the calling thread whose slots cover @addr,
+ * or NULL; *@idx is then the slot's index.
+ */
+static struct tc_span *tc_find(uintptr_t addr, unsigned int *idx)
+{
+	unsigned int w;
+
+	for (w = 0; w < TC_ACTIVE_WORDS; w++) {
+		uint64_t m = tc.active[w];
+
+		while (m) {
+			struct tc_span *s = &tc.span[w * 64 + __builtin_ctzll(m)];
+
+			m &= m - 1;
+			if (addr >= s->base &&
+			    addr - s->base < (uintptr_t)s->nelems * s->elemsize) {
+				*idx = (addr - s->base) / s->elemsize;
+				return s;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ================ Set-up ================ */
+
+/*
+ * A child forked after set-up has no arena (the mapping is not inherited)
+ * and the kernel refuses its ioctls. Its copy of the forking thread's cache
+ * still points into the parent's arena: wipe it, so the fast path goes to the
+ * slow path, which reports EPERM, instead of handing out unmapped memory.
+ */
+static void heap_atfork_child(void)
+{
+	if (__atomic_load_n(&heap.ready, __ATOMIC_RELAXED))
+		heap.dead = EPERM;
+	memset(&tc, 0, sizeof(tc));
+}
+
+/* Parse GCHEAP_ARENA_SIZE: bytes with an optional K, M, G or T suffix. */
+static int heap_parse_size(const char *str, uint64_t *out)
+{
+	unsigned int shift = 0;
+	unsigned long long v;
+	char *end;
+
+	if (*str < '0' || *str > '9')
+		return EINVAL;
+	errno = 0;
+	v = strtoull(str, &end, 10);
+	if (errno)
+		return EINVAL;
+	switch (*end) {
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		break;
+	case '\0':
+		break;
+	default:
+		return EINVAL;
+	}
+	if (shift && *++end)
+		return EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* Read and check the size-class table; build the size -> class tables. */
+static int heap_load_classes(void)
+{
+	unsigned int n = heap.api.num_size_classes, i, c;
+	struct gcheap_size_classes sc = {
+		.size = sizeof(sc),
+		.count = n,
+		.table = (uintptr_t)heap.classes,
+	};
+	int err;
+
+	err = -gcheap_sys_size_classes(&sc);
+	if (err)
+		return err;
+	if (sc.count != n || heap.classes[0].size != 0)
+		return EPROTO;
+	for (i = 1; i < n; i++) {
+		const struct gcheap_size_class *cl = &heap.classes[i];
+		uint64_t span_bytes = (uint64_t)cl->npages << GCHEAP_PAGE_SHIFT;
+
+		if (cl->size <= heap.classes[i - 1].size || cl->size % 8 ||
+		    !cl->npages || cl->size > span_bytes ||
+		    span_bytes / cl->size > heap.api.span_max_elems)
+			return EPROTO;
+	}
+	if (heap.classes[n - 1].size != GCHEAP_MAX_SMALL_SIZE)
+		return EPROTO;
+	heap.nclasses = n;
+
+	/*
+	 * Entry i serves sizes up to i * step: the smallest class at least
+	 * that big. Size 0 shares class 1's entry (a unique smallest object).
+	 */
+	for (i = 0, c = 1; i < CLASS8_LEN; i++) {
+		while (heap.classes[c].size < i * 8)
+			c++;
+		__atomic_store_n(&size_to_class8[i], c, __ATOMIC_RELAXED);
+	}
+	for (i = 0; i < CLASS128_LEN; i++) {
+		while (heap.classes[c].size < SMALL_STEP8_MAX + i * 128)
+			c++;
+		__atomic_store_n(&size_to_class128[i], c, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* Pick the arena's size and map it. */
+static int heap_map_arena(size_t asked)
+{
+	uint64_t size = asked, max;
+	bool fixed = true;
+	void *base;
+	int err;
+
+	if (!size) {
+		const char *env = getenv("GCHEAP_ARENA_SIZE");
+
+		if (env && *env) {
+			err = heap_parse_size(env, &size);
+			if (err)
+				return err;
+		}
+	}
+	if (size) {
+		if (size > SIZE_MAX - (GCHEAP_PAGE_SIZE - 1))
+			return EFBIG;
+		size = (size + GCHEAP_PAGE_SIZE - 1) & ~(GCHEAP_PAGE_SIZE - 1);
+	} else {
+		max = heap.api.arena_max & ~(GCHEAP_PAGE_SIZE - 1);
+		size = max < ARENA_DEFAULT_MAX ? max : ARENA_DEFAULT_MAX;
+		if (size > SIZE_MAX)
+			size = SIZE_MAX & ~(GCHEAP_PAGE_SIZE - 1);
+		if (!size)
+			return EOPNOTSUPP;
+		fixed = false;
+	}
+
+	for (;;) {
+		err = -gcheap_sys_map(size, &base);
+		/*
+		 * A default arena is only a guess at what the program needs:
+		 * under an address-space limit, settle for less.
+		 */
+		if (err != ENOMEM || fixed || size / 2 < ARENA_DEFAULT_MIN)
+			break;
+		size = (size / 2) & ~(GCHEAP_PAGE_SIZE - 1);
+	}
+	if (err)
+		return err;
+	heap.arena_base = (uintptr_t)base;
+	heap.arena_end = (uintptr_t)base + size;
+	return 0;
+}
+
+static int heap_init(const struct gcheap_options *opts)
+{
+	const uint64_t needed = GCHEAP_FEATURE_CACHED_SPANS |
+				GCHEAP_FEATURE_FREE_LOOKUP;
+	struct gcheap_api *api = &heap.api;
+	int err;
+
+	err = -gcheap_sys_open();
+	if (err)
+		return err;
+	memset(api, 0, sizeof(*api));
+	api->size = sizeof(*api);
+	err = -gcheap_sys_api(api);
+	if (err)
+		return err;
+	/*
+	 * Versions are backward compatible (structs only grow); what this
+	 * library relies on is checked as features and geometry.
+	 */
+	if (api->api_version < GCHEAP_API_VERSION ||
+	    (api->features & needed) != needed ||
+	    api->page_size != GCHEAP_PAGE_SIZE ||
+	    api->max_small_size != GCHEAP_MAX_SMALL_SIZE ||
+	    !api->span_max_elems ||
+	    api->span_max_elems > GCHEAP_SPAN_MAX_ELEMS ||
+	    api->num_size_classes < 2 ||
+	    api->num_size_classes > TC_MAX_CLASSES)
+		return EOPNOTSUPP;
+
+	err = heap_load_classes();
+	if (err)
+		return err;
+	err = heap_map_arena(opts->arena_size);
+	if (err)
+		return err;
+	err = pthread_key_create(&heap.key, tc_thread_exit);
+	if (err)
+		return err;
+	return pthread_atfork(NULL, NULL, heap_atfork_child);
+}
+
+static void heap_init_once(void)
+{
+	struct gcheap_options opts = { .size = sizeof(opts) };
+	int err;
+
+	pthread_mutex_lock(&heap.opts_lock);
+	if (heap.opts_state == HEAP_OPTS_SET)
+		opts = heap.opts;
+	heap.opts_state = HEAP_OPTS_TAKEN;
+	pthread_mutex_unlock(&heap.opts_lock);
+
+	err = heap_init(&opts);
+	if (err) {
+		heap.init_error = err;
+		return;
+	}
+	__atomic_store_n(&heap.ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Set the heap up if needed. Returns 0 or the errno every call reports. */
+static int heap_setup(void)
+{
+	pthread_once(&heap.once, heap_init_once);
+	if (unlikely(heap.init_error))
+		return heap.init_error;
+	return heap.dead;
+}
+
+/*
+ * For the calls that need an existing heap and must not create one (free,
+ * lookup): ENOENT if there is none, as no object can exist in it.
+ */
+static int heap_check(void)
+{
+	if (unlikely(heap.dead))
+		return heap.dead;
+	if (!__atomic_load_n(&heap.ready, __ATOMIC_ACQUIRE))
+		return ENOENT;
+	return 0;
+}
+
+GCHEAP_EXPORT int gcheap_init(void)
+{
+	int err = heap_setup();
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+GCHEAP_EXPORT int gcheap_init_opts(const struct gcheap_options *opts)
+{
+	struct gcheap_options o = { .size = sizeof(o) };
+	int err = 0;
+
+	if (!opts || heap.dead)
+		return gcheap_init();
+	if (opts->size < offsetof(struct gcheap_options, arena_size) +
+			 sizeof(opts->arena_size)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (opts->size > sizeof(o)) {
+		const unsigned char *tail = (const unsigned char *)opts + sizeof(o);
+		size_t i;
+
+		for (i = 0; i < opts->size - sizeof(o); i++) {
+			if (tail[i]) {
+				errno = E2BIG;
+				return -1;
+			}
+		}
+	}
+	memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	o.size = sizeof(o);
+
+	pthread_mutex_lock(&heap.opts_lock);
+	if (heap.opts_state == HEAP_OPTS_NONE) {
+		heap.opts = o;
+		heap.opts_state = HEAP_OPTS_SET;
+	} else {
+		err = EBUSY;
+	}
+	pthread_mutex_unlock(&heap.opts_lock);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return gcheap_init();
+}
+
+GCHEAP_EXPORT int gcheap_fd(void)
+{
+	int err = heap_setup();
+	int fd;
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	fd = gcheap_sys_fd();
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
+}
+
+/* ================ Allocation ================ */
+
+static void *alloc_fail(int err)
+{
+	errno = err;
+	return NULL;
+}
+
+static __attribute__((noinline)) void *alloc_large(size_t size,
+						    unsigned int noscan)
+{
+	struct gcheap_alloc a = {
+		.size = sizeof(a),
+		.flags = noscan ? GCHEAP_ALLOC_NOSCAN : 0,
+		.bytes = size,
+	};
+	int err;
+
+	err = heap_setup();
+	if (err)
+		return alloc_fail(err);
+	err = -gcheap_sys_alloc(&a);
+	if (err)
+		return alloc_fail(err);
+	if (a.addr < heap.arena_base || a.addr >= heap.arena_end ||
+	    a.usable < size || heap.arena_end - a.addr < a.usable)
+		return alloc_fail(EPROTO);
+	return (void *)(uintptr_t)a.addr;
+}
+
+/*
+ * The fast path found the current bitmap word empty: move on to the next
+ * word with a free slot, or set the heap up and refill. Still no system call
+ * until the span is exhausted.
+ */
+static __attribute__((noinline)) void *alloc_small_slow(size_t size,
+							unsigned int noscan)
+{
+	struct tc_span *s;
+	unsigned int spc;
+	void *p;
+	int err;
+
+	/*
+	 * Before set-up the size tables are zero, which selects the never
+	 * filled entry of class 0, so nothing is found until heap_setup().
+	 */
+	s = &tc.span[GCHEAP_SPANCLASS(size_to_class(size), noscan)];
+	p = tc_next(s);
+	if (!p) {
+		err = heap_setup();
+		if (err)
+			return alloc_fail(err);
+		spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
+		s = &tc.span[spc];
+		p = tc_next(s);
+	}
+	if (!p) {
+		err = tc_refill(spc);
+		if (err)
+			return alloc_fail(err);
+		/* tc_install() checked the new span has a free slot. */
+		p = tc_next(s);
+	}
+	if (s->needzero)
+		memset(p, 0, s->elemsize);
+	return p;
+}
+
+/*
+ * The fast path (Go's nextFreeFast): the lowest set bit of the span's current
+ * bitmap word is the slot. Everything else goes to alloc_small_slow().
+ */
+static inline __attribute__((always_inline)) void *
+gcheap_alloc(size_t size, unsigned int noscan)
+{
+	if (likely(size <= GCHEAP_MAX_SMALL_SIZE)) {
+		struct tc_span *s =
+			&tc.span[GCHEAP_SPANCLASS(size_to_class(size), noscan)];
+		unsigned int w = s->cursor;
+		uint64_t bits = likely(w < s->nwords) ? s->free[w] : 0;
+
+		if (likely(bits)) {
+			unsigned int idx = w * 64 + __builtin_ctzll(bits);
+			void *p = (void *)(s->base +
+					   (uintptr_t)idx * s->elemsize);
+
+			s->free[w] = bits & (bits - 1);
+			if (unlikely(s->needzero))
+				memset(p, 0, s->elemsize);
+			return p;
+		}
+		return alloc_small_slow(size, noscan);
+	}
+	return alloc_large(size, noscan);
+}
+
+GCHEAP_EXPORT void *gcheap_malloc(size_t size)
+{
+	return gcheap_alloc(size, 0);
+}
+
+GCHEAP_EXPORT void *gcheap_malloc_atomic(size_t size)
+{
+	return gcheap_alloc(size, 1);
+}
+
+GCHEAP_EXPORT void *gcheap_calloc(size_t nmemb, size_t size)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(nmemb, size, &bytes))
+		return alloc_fail(ENOMEM);
+	return gcheap_alloc(bytes, 0);
+}
+
+/* The usable size a fresh allocation of @size gets; 0 if it cannot. */
+static size_t alloc_usable(size_t size)
+{
+	if (size <= GCHEAP_MAX_SMALL_SIZE)
+		return heap.classes[size_to_class(size)].size;
+	if (size > SIZE_MAX - (GCHEAP_PAGE_SIZE - 1))
+		return 0;
+	return (size + GCHEAP_PAGE_SIZE - 1) & ~(GCHEAP_PAGE_SIZE - 1);
+}
+
+/* ================ Free and lookup ================ */
+
+GCHEAP_EXPORT void gcheap_free(void *ptr)
+{
+	uintptr_t addr = (uintptr_t)ptr;
+	struct gcheap_free f = {
+		.size = sizeof(f),
+		.addr = addr,
+	};
+	struct tc_span *s;
+	unsigned int idx;
+	int err;
+
+	if (!ptr)
+		return;
+	err = heap_check();
+	if (err)
+		goto fail;
+	if (addr < heap.arena_base || addr >= heap.arena_end) {
+		err = ENOENT;
+		goto fail;
+	}
+	/*
+	 * A slot of our own cached span whose bit is still set was never
+	 * handed out: freeing it is a double free (or a wild pointer). The
+	 * kernel cannot tell, as it learns which cached slots were used only
+	 * when the span goes back; it would count a bad free then.
+	 */
+	s = tc_find(addr, &idx);
+	if (s && addr == s->base + (uintptr_t)idx * s->elemsize &&
+	    tc_slot_free(s, idx)) {
+		err = EALREADY;
+		goto fail;
+	}
+	err = -gcheap_sys_free(&f);
+	if (!err)
+		return;
+fail:
+	errno = err;
+}
+
+/* The live object holding @ptr: 0 and *@l filled, or a positive errno. */
+static int heap_lookup(const void *ptr, struct gcheap_lookup *l)
+{
+	uintptr_t addr = (uintptr_t)ptr;
+	struct tc_span *s;
+	unsigned int idx;
+	int err;
+
+	err = heap_check();
+	if (err)
+		return err;
+	if (addr < heap.arena_base || addr >= heap.arena_end)
+		return ENOENT;
+	/*
+	 * The kernel counts every handed-out slot of a cached span as live;
+	 * only the caching thread knows which are still free.
+	 */
+	s = tc_find(addr, &idx);
+	if (s && tc_slot_free(s, idx))
+		return ENOENT;
+	memset(l, 0, sizeof(*l));
+	l->size = sizeof(*l);
+	l->addr = addr;
+	return -gcheap_sys_lookup(l);
+}
+
+GCHEAP_EXPORT void *gcheap_base(void *ptr)
+{
+	struct gcheap_lookup l;
+	int err = heap_lookup(ptr, &l);
+
+	if (err) {
+		errno = err;
+		return NULL;
+	}
+	return (void *)(uintptr_t)l.base;
+}
+
+GCHEAP_EXPORT size_t gcheap_size(const void *ptr)
+{
+	struct gcheap_lookup l;
+	int err = heap_lookup(ptr, &l);
+
+	if (err) {
+		errno = err;
+		return 0;
+	}
+	return l.objsize;
+}
+
+GCHEAP_EXPORT void *gcheap_realloc(void *ptr, size_t size)
+{
+	uintptr_t addr = (uintptr_t)ptr;
+	unsigned int noscan, idx;
+	struct gcheap_lookup l;
+	size_t usable;
+	struct tc_span *s;
+	void *p;
+	int err, saved;
+
+	if (!ptr)
+		return gcheap_alloc(size, 0);
+	err = heap_check();
+	if (err)
+		return alloc_fail(err);
+	/*
+	 * A slot this thread handed out from its own cached span needs no
+	 * system call: realloc() of a freed object is undefined anyway, so
+	 * only "never handed out" has to be caught.
+	 */
+	s = tc_find(addr, &idx);
+	if (s) {
+		if (tc_slot_free(s, idx))
+			return alloc_fail(ENOENT);
+		if (addr != s->base + (uintptr_t)idx * s->elemsize)
+			return alloc_fail(EINVAL);
+		usable = s->elemsize;
+		noscan = (s - tc.span) & 1;
+	} else {
+		err = heap_lookup(ptr, &l);
+		if (err)
+			return alloc_fail(err);
+		if (l.base != addr)
+			return alloc_fail(EINVAL);
+		usable = l.objsize;
+		noscan = l.spanclass & 1;
+	}
+	if (alloc_usable(size) == usable)
+		return ptr;
+
+	p = gcheap_alloc(size, noscan);
+	if (!p)
+		return NULL;
+	memcpy(p, ptr, size < usable ? size : usable);
+	saved = errno;
+	gcheap_free(ptr);
+	errno = saved;
+	return p;
+}
+
+/* ================ Statistics ================ */
+
+GCHEAP_EXPORT int gcheap_flush_cache(void)
+{
+	int err;
+
+	if (heap.dead) {
+		errno = heap.dead;
+		return -1;
+	}
+	if (!__atomic_load_n(&heap.ready, __ATOMIC_ACQUIRE))
+		return 0;
+	err = tc_flush(false);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+GCHEAP_EXPORT int gcheap_heap_stats(struct gcheap_heap_stats *stats,
+				    struct gcheap_size_class_stats *classes,
+				    unsigned int nclasses)
+{
+	struct gcheap_class_stats rows[TC_MAX_CLASSES];
+	struct gcheap_stats st = {
+		.size = sizeof(st),
+		.by_class = (uintptr_t)rows,
+	};
+	unsigned int i;
+	int err;
+
+	if (!stats || (!classes && nclasses)) {
+		errno = EINVAL;
+		return -1;
+	}
+	err = heap_setup();
+	if (err)
+		goto fail;
+	/*
+	 * A span the kernel refuses stays cached and is counted in
+	 * cached_spans; the statistics are still worth having.
+	 */
+	tc_flush(false);
+	st.nclasses = heap.nclasses;
+	err = -gcheap_sys_stats(&st);
+	if (err)
+		goto fail;
+	if (st.nclasses != heap.nclasses) {
+		err = EPROTO;
+		goto fail;
+	}
+
+	*stats = (struct gcheap_heap_stats) {
+		.arena_size = heap.arena_end - heap.arena_base,
+		.heap_sys = st.heap_sys,
+		.heap_inuse = st.heap_inuse,
+		.heap_idle = st.heap_idle,
+		.heap_alloc = st.heap_alloc,
+		.heap_objects = st.heap_objects,
+		.mallocs = st.mallocs,
+		.frees = st.frees,
+		.resident = st.resident,
+		.cached_spans = st.cached_spans,
+		.refills = st.refills,
+		.bad_frees = st.bad_frees,
+	};
+	for (i = 0; i < nclasses && i < heap.nclasses; i++) {
+		classes[i] = (struct gcheap_size_class_stats) {
+			.size_class = i,
+			.elemsize = heap.classes[i].size,
+			.span_pages = i ? heap.classes[i].npages : 0,
+			.mallocs = rows[i].mallocs,
+			.frees = rows[i].frees,
+			.spans = rows[i].spans,
+			.bytes_inuse = rows[i].bytes_inuse,
+		};
+	}
+	return heap.nclasses;
+fail:
+	errno = err;
+	return -1;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * The backend of libgcheap: one function per heap operation, each taking the
+ * uapi struct of <linux/gcheap.h> and returning 0 or a negative errno.
+ *
+ * gcheap.c (the allocator, fast path and thread caches) reaches the heap only
+ * through these. sys_ioctl.c implements them with open(), ioctl() and mmap()
+ * on /dev/gcheap; the hosted build implements them by calling the module's
+ * mheap code directly in the same process. A backend serves one heap per
+ * process.
+ *
+ * Every function may be called from any thread once gcheap_sys_open() has
+ * returned 0; the backend serialises what needs it (the kernel does, for the
+ * ioctl backend). Structs are in and out exactly as for the ioctl of the same
+ * name: @size set by the caller, output fields written on success.
+ */
+#ifndef _GCHEAP_SYS_H
+#define _GCHEAP_SYS_H
+
+#include <stddef.h>
+#include <linux/gcheap.h>
+
+/**
+ * gcheap_sys_open() - create the process's heap (open the device)
+ *
+ * Return: 0, or -errno of the open (-ENOENT if there is no /dev/gcheap).
+ */
+int gcheap_sys_open(void);
+
+/**
+ * gcheap_sys_api() - GCHEAP_IOC_API
+ * @api: in: @size and zeroed fields; out: the module's version and geometry
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_api(struct gcheap_api *api);
+
+/**
+ * gcheap_sys_size_classes() - GCHEAP_IOC_SIZE_CLASSES
+ * @sc: in: @size, @count and the @table pointer; out: the table and @count
+ *
+ * Return: 0 or -errno (-ENOSPC with @sc->count set if the table is short).
+ */
+int gcheap_sys_size_classes(struct gcheap_size_classes *sc);
+
+/**
+ * gcheap_sys_map() - map the heap's arena
+ * @len: arena length, a multiple of GCHEAP_PAGE_SIZE
+ * @base: out: the arena's address, aligned to GCHEAP_PAGE_SIZE (spans and
+ *	large objects start on heap pages of the arena, and the library
+ *	promises their alignment)
+ *
+ * Return: 0 or -errno of mmap() (-EFBIG, -ENOMEM, ...).
+ */
+int gcheap_sys_map(size_t len, void **base);
+
+/**
+ * gcheap_sys_refill() - GCHEAP_IOC_REFILL
+ * @r: the cached span given back and the new span, as the ioctl
+ *
+ * Return: 0 or -errno; on failure nothing changed.
+ */
+int gcheap_sys_refill(struct gcheap_refill *r);
+
+/**
+ * gcheap_sys_alloc() - GCHEAP_IOC_ALLOC
+ * @a: the large object wanted and its address
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_alloc(struct gcheap_alloc *a);
+
+/**
+ * gcheap_sys_free() - GCHEAP_IOC_FREE
+ * @f: the object to free
+ *
+ * Return: 0 or -errno (-ENOENT, -EINVAL, -EALREADY for a bad address).
+ */
+int gcheap_sys_free(struct gcheap_free *f);
+
+/**
+ * gcheap_sys_lookup() - GCHEAP_IOC_LOOKUP
+ * @l: the address and the object holding it
+ *
+ * Return: 0 or -errno (-ENOENT if no object holds the address).
+ */
+int gcheap_sys_lookup(struct gcheap_lookup *l);
+
+/**
+ * gcheap_sys_stats() - GCHEAP_IOC_STATS
+ * @st: the totals and, through @st->by_class, the per-class table
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_stats(struct gcheap_stats *st);
+
+/**
+ * gcheap_sys_fd() - the heap's file descriptor
+ *
+ * Return: the descriptor, or -ENODEV if the backend has none (or the heap is
+ * not open).
+ */
+int gcheap_sys_fd(void);
+
+#endif /* _GCHEAP_SYS_H */
