@@ -33,7 +33,9 @@
 #endif
 
 #define ROUNDS		5
+#ifndef BYTES_PER_ROUND
 #define BYTES_PER_ROUND	(16UL << 20)
+#endif
 #define MAX_OBJECTS	(1UL << 20)
 
 static const size_t bench_sizes[] = { 16, 32, 64, 128, 256, 512, 1024 };

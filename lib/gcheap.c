@@ -43,7 +43,7 @@
 /*
  * Size classes the thread cache has room for. Go's table, which the module
  * uses, has 68; the slack lets a module with a few more classes work with
- * this library. Each span class costs a thread 280 bytes of TLS.
+ * this library. Each span class costs a thread 312 bytes of TLS.
  */
 #define TC_MAX_CLASSES		80
 #define TC_MAX_SPANCLASSES	(2 * TC_MAX_CLASSES)
@@ -150,13 +150,34 @@ struct tc_span {
 };
 
 /**
+ * struct tc_hot - what the fast path reads for one span class
+ * @bits: the free slots of word @cursor of the span's bitmap (Go's
+ *	allocCache). While a span is cached this copy is the authoritative one
+ *	for that word: tc_sync() writes it back before the bitmap is read.
+ * @wbase: address of slot @cursor * 64 of the span
+ * @elemsize: slot size
+ * @needzero: the span's free slots may hold old data
+ *
+ * 32 bytes, so the entry of a span class is found with a shift and one
+ * allocation reads and writes one cache line.
+ */
+struct tc_hot {
+	uint64_t bits;
+	uintptr_t wbase;
+	uint64_t elemsize;
+	uint64_t needzero;
+};
+
+/**
  * struct tc - a thread's cache
+ * @hot: per span class, the fast path's window on the span's bitmap
  * @span: indexed by span class (entries 0 and 1, class 0, stay empty)
  * @active: bit set for every span class with a span cached, so lookups and
  *	flushes visit only those
  * @registered: the thread-exit hook is armed for this thread
  */
 struct tc {
+	struct tc_hot hot[TC_MAX_SPANCLASSES];
 	struct tc_span span[TC_MAX_SPANCLASSES];
 	uint64_t active[TC_ACTIVE_WORDS];
 	bool registered;
@@ -185,31 +206,47 @@ static inline bool tc_slot_free(const struct tc_span *s, unsigned int idx)
 	return s->free[idx / 64] & (1ULL << (idx % 64));
 }
 
-/*
- * tc_next() - take the next free slot of a cached span, moving the cursor
- * past empty words. Returns NULL when the span is exhausted (or nothing is
- * cached). gcheap_alloc() inlines the common case of it.
- */
-static inline void *tc_next(struct tc_span *s)
+/* Write the fast path's copy of the current word back into the bitmap. */
+static inline void tc_sync(unsigned int spc)
 {
-	unsigned int w = s->cursor;
+	struct tc_span *s = &tc.span[spc];
 
-	while (w < s->nwords) {
+	if (s->cursor < s->nwords)
+		s->free[s->cursor] = tc.hot[spc].bits;
+}
+
+/*
+ * tc_next() - take the next free slot of the span cached for @spc, moving
+ * the cursor past empty words and the fast path's window with it. Returns
+ * NULL when the span is exhausted (or nothing is cached). gcheap_alloc()
+ * inlines the common case of it.
+ */
+static void *tc_next(unsigned int spc)
+{
+	struct tc_span *s = &tc.span[spc];
+	struct tc_hot *h = &tc.hot[spc];
+	unsigned int w;
+
+	tc_sync(spc);
+	for (w = s->cursor; w < s->nwords; s->cursor = ++w) {
 		uint64_t bits = s->free[w];
 
 		if (likely(bits)) {
 			unsigned int idx = w * 64 + __builtin_ctzll(bits);
 
 			s->free[w] = bits & (bits - 1);
+			h->bits = s->free[w];
+			h->wbase = s->base + (uintptr_t)w * 64 * s->elemsize;
 			return (void *)(s->base + (uintptr_t)idx * s->elemsize);
 		}
-		s->cursor = ++w;
 	}
+	h->bits = 0;
 	return NULL;
 }
 
 static void tc_clear(unsigned int spc)
 {
+	memset(&tc.hot[spc], 0, sizeof(tc.hot[spc]));
 	memset(&tc.span[spc], 0, sizeof(tc.span[spc]));
 	tc.active[spc / 64] &= ~(1ULL << (spc % 64));
 }
@@ -263,6 +300,10 @@ static int tc_install(unsigned int spc, const struct gcheap_refill *r)
 	s->cursor = 0;
 	s->nwords = nwords;
 	s->needzero = r->out_flags & GCHEAP_SPAN_NEEDZERO;
+	tc.hot[spc].bits = s->free[0];
+	tc.hot[spc].wbase = s->base;
+	tc.hot[spc].elemsize = s->elemsize;
+	tc.hot[spc].needzero = s->needzero;
 	tc.active[spc / 64] |= 1ULL << (spc % 64);
 	return 0;
 }
@@ -284,6 +325,7 @@ static int tc_refill(unsigned int spc)
 
 	if (s->base) {
 		r.old_base = s->base;
+		tc_sync(spc);
 		tc_left_free(s, r.free);
 	}
 	err = -gcheap_sys_refill(&r);
@@ -335,6 +377,7 @@ static int tc_release(unsigned int spc, bool force)
 	};
 	int err;
 
+	tc_sync(spc);
 	tc_left_free(s, r.free);
 	err = -gcheap_sys_refill(&r);
 	if (!err || force)
@@ -389,12 +432,15 @@ static struct tc_span *tc_find(uintptr_t addr, unsigned int *idx)
 		uint64_t m = tc.active[w];
 
 		while (m) {
-			struct tc_span *s = &tc.span[w * 64 + __builtin_ctzll(m)];
+			unsigned int spc = w * 64 + __builtin_ctzll(m);
+			struct tc_span *s = &tc.span[spc];
 
 			m &= m - 1;
 			if (addr >= s->base &&
 			    addr - s->base < (uintptr_t)s->nelems * s->elemsize) {
 				*idx = (addr - s->base) / s->elemsize;
+				/* The caller reads the bitmap. */
+				tc_sync(spc);
 				return s;
 			}
 		}
@@ -739,8 +785,8 @@ static __attribute__((noinline)) void *alloc_large(size_t size,
 static __attribute__((noinline)) void *alloc_small_slow(size_t size,
 							unsigned int noscan)
 {
-	struct tc_span *s;
 	unsigned int spc;
+	struct tc_span *s;
 	void *p;
 	int err;
 
@@ -748,26 +794,50 @@ static __attribute__((noinline)) void *alloc_small_slow(size_t size,
 	 * Before set-up the size tables are zero, which selects the never
 	 * filled entry of class 0, so nothing is found until heap_setup().
 	 */
-	s = &tc.span[GCHEAP_SPANCLASS(size_to_class(size), noscan)];
-	p = tc_next(s);
+	spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
+	p = tc_next(spc);
 	if (!p) {
 		err = heap_setup();
 		if (err)
 			return alloc_fail(err);
 		spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
-		s = &tc.span[spc];
-		p = tc_next(s);
+		p = tc_next(spc);
 	}
+	s = &tc.span[spc];
 	if (!p) {
 		err = tc_refill(spc);
 		if (err)
 			return alloc_fail(err);
 		/* tc_install() checked the new span has a free slot. */
-		p = tc_next(s);
+		p = tc_next(spc);
 	}
 	if (s->needzero)
 		memset(p, 0, s->elemsize);
 	return p;
+}
+
+/*
+ * Clear a reused slot. Slots are multiples of 8 bytes; small ones are
+ * cleared with plain stores, which beats a call to memset() for the sizes
+ * most programs allocate. The attribute keeps GCC from turning the loop back
+ * into that call.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static inline void alloc_clear(void *p, uint64_t size)
+{
+	uint64_t *w = p, *end = (uint64_t *)((char *)p + size);
+
+	if (size > 64) {
+		memset(p, 0, size);
+		return;
+	}
+	while (w < end) {
+		w[0] = 0;
+		w[1] = 0;
+		w += 2;
+	}
 }
 
 /*
@@ -778,19 +848,17 @@ static inline __attribute__((always_inline)) void *
 gcheap_alloc(size_t size, unsigned int noscan)
 {
 	if (likely(size <= GCHEAP_MAX_SMALL_SIZE)) {
-		struct tc_span *s =
-			&tc.span[GCHEAP_SPANCLASS(size_to_class(size), noscan)];
-		unsigned int w = s->cursor;
-		uint64_t bits = likely(w < s->nwords) ? s->free[w] : 0;
+		struct tc_hot *h =
+			&tc.hot[GCHEAP_SPANCLASS(size_to_class(size), noscan)];
+		uint64_t bits = h->bits;
 
 		if (likely(bits)) {
-			unsigned int idx = w * 64 + __builtin_ctzll(bits);
-			void *p = (void *)(s->base +
-					   (uintptr_t)idx * s->elemsize);
+			void *p = (void *)(h->wbase +
+					   __builtin_ctzll(bits) * h->elemsize);
 
-			s->free[w] = bits & (bits - 1);
-			if (unlikely(s->needzero))
-				memset(p, 0, s->elemsize);
+			h->bits = bits & (bits - 1);
+			if (unlikely(h->needzero))
+				alloc_clear(p, h->elemsize);
 			return p;
 		}
 		return alloc_small_slow(size, noscan);
