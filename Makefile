@@ -9,15 +9,14 @@
 #   make lint       W=1, sparse (C=2) and checkpatch
 #   make install    install the module (modules_install) and the library
 
-ifneq ($(KERNELRELEASE),)
-include $(src)/Kbuild
-else
-
-KDIR ?= /lib/modules/$(shell uname -r)/build
+# The running kernel's headers; on a host without them (the build machines
+# run a kernel with no module support), Debian's installed amd64 headers.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build \
+			       /lib/modules/*-amd64/build))
 PWD := $(shell pwd)
 PREFIX ?= /usr/local
 
-.PHONY: all module lib clean check run bench lint install vm-run
+.PHONY: all module lib clean check run bench lint install
 
 all: module lib
 
@@ -48,5 +47,7 @@ clean:
 	$(MAKE) -C lib clean
 	-$(MAKE) -C hosted clean
 	-$(MAKE) -C selftests clean
+	-$(MAKE) -C demo clean
+	-$(MAKE) -C bench clean
+	rm -rf build
 
-endif

@@ -165,6 +165,49 @@ static void lib_test_every_class(struct kunit *test)
 	}
 }
 
+/*
+ * Clearing a reused slot must stop at its end: free every other object of a
+ * span, take the freed slots again, and the live neighbours keep their
+ * contents while the reused slots come back zeroed.
+ */
+static void lib_test_reuse_neighbours(struct kunit *test)
+{
+	struct gcheap_heap_stats st;
+	unsigned int c, i, n;
+	void **objs;
+
+	n = lib_stats(test, &st);
+	for (c = 1; c < n; c++) {
+		size_t size = lib_rows[c].elemsize;
+		unsigned int count = lib_rows[c].span_pages * 8192 / size;
+		unsigned int bad_fill = 0, bad_zero = 0;
+
+		objs = kunit_kcalloc(test, count, sizeof(*objs), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs);
+		for (i = 0; i < count; i++) {
+			objs[i] = gcheap_malloc(size);
+			KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+			lib_fill(objs[i], size, i + c);
+		}
+		for (i = 0; i < count; i += 2)
+			gcheap_free(objs[i]);
+		/* The span goes back partly used, marked for clearing. */
+		KUNIT_ASSERT_EQ(test, gcheap_flush_cache(), 0);
+		for (i = 0; i < count; i += 2) {
+			objs[i] = gcheap_malloc(size);
+			KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+			bad_zero += !lib_all_zero(objs[i], size);
+		}
+		for (i = 1; i < count; i += 2)
+			bad_fill += !lib_check_fill(objs[i], size, i + c);
+		KUNIT_EXPECT_EQ_MSG(test, bad_zero, 0u, "class %u: reused slot not zeroed", c);
+		KUNIT_EXPECT_EQ_MSG(test, bad_fill, 0u, "class %u: neighbour clobbered", c);
+		for (i = 0; i < count; i++)
+			gcheap_free(objs[i]);
+		kunit_kfree(test, objs);
+	}
+}
+
 static void lib_test_large(struct kunit *test)
 {
 	static const size_t sizes[] = {
@@ -469,6 +512,7 @@ static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_setup),
 	KUNIT_CASE(lib_test_backend),
 	KUNIT_CASE(lib_test_every_class),
+	KUNIT_CASE(lib_test_reuse_neighbours),
 	KUNIT_CASE(lib_test_large),
 	KUNIT_CASE(lib_test_errors),
 	KUNIT_CASE(lib_test_threads),

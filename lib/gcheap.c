@@ -833,11 +833,8 @@ static inline void alloc_clear(void *p, uint64_t size)
 		memset(p, 0, size);
 		return;
 	}
-	while (w < end) {
-		w[0] = 0;
-		w[1] = 0;
-		w += 2;
-	}
+	while (w < end)
+		*w++ = 0;
 }
 
 /*

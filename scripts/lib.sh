@@ -62,15 +62,22 @@ run_logged() {
 }
 
 # with_lock NAME CMD...: run CMD holding an exclusive lock under the cache, so
-# two runs on one machine do not build the same tree or DKMS entry at once.
+# two runs on one machine do not build the same tree at once. Names starting
+# with "machine-" are locked machine-wide (/run/lock), whatever the cache:
+# DKMS's state (/usr/src, /var/lib/dkms) is the machine's.
+# (Its locals have odd names: bash scoping is dynamic, and CMD must see the
+# caller's variables, not ours.)
 with_lock() {
-	local name=$1
+	local _wl_lock=$GCHEAP_CACHE/locks/$1.lock
+	if [[ $1 == machine-* && -d /run/lock && -w /run/lock ]]; then
+		_wl_lock=/run/lock/gcheap-$1.lock
+	fi
 	shift
-	mkdir -p "$GCHEAP_CACHE/locks"
+	mkdir -p "$(dirname "$_wl_lock")"
 	(
-		flock -w 3600 9 || die "timed out waiting for lock $name"
+		flock -w 3600 9 || die "timed out waiting for lock $_wl_lock"
 		"$@"
-	) 9>"$GCHEAP_CACHE/locks/$name.lock"
+	) 9>"$_wl_lock"
 }
 
 # apt_ready: make sure apt has package lists (a fresh machine may have none).
