@@ -12,7 +12,7 @@
  *    last page and nothing in between;
  *  - an in-use span is mapped at every page; a large one is on the large
  *    list with one object; a small one is on a list of its span class's
- *    mcentral that matches its fill (partial, full) or cached state, has its
+ *    mcentral that matches its fill (partial, full, empty) or cached state, has its
  *    class's geometry, and nalloc is the weight of its allocbits;
  *  - while cached, the slots handed out are not allocated, the slots freed
  *    meanwhile were handed out, and no bit past nelems is set;
@@ -163,6 +163,12 @@ static void check_small_span(struct check_ctx *x, unsigned int sc,
 				   s->start, s->npages, s->cached, s->nalloc,
 				   s->nelems);
 		break;
+	case 2: /* empty */
+		if (s->cached || s->nalloc)
+			check_fail(x, "empty span %llu+%llu: cached %d, %u of %u",
+				   s->start, s->npages, s->cached, s->nalloc,
+				   s->nelems);
+		break;
 	default: /* cached */
 		if (!s->cached)
 			check_fail(x, "span %llu+%llu on a cached list is not cached",
@@ -231,7 +237,7 @@ static void check_tiling(struct check_ctx *x)
 static void check_locked(struct check_ctx *x)
 {
 	struct mheap *h = x->h;
-	u64 large_bytes = 0, nlarge = 0, cached = 0;
+	u64 large_bytes = 0, nlarge = 0, cached = 0, empty = 0;
 	struct mspan *s;
 	unsigned int i;
 
@@ -266,11 +272,12 @@ static void check_locked(struct check_ctx *x)
 
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		struct mcentral *c = &h->central[i];
-		struct list_head *lists[] = { &c->partial, &c->full, &c->cached };
+		struct list_head *lists[] = { &c->partial, &c->full, &c->empty,
+					      &c->cached };
 		u64 nspans = 0, nalloc = 0;
 		int l;
 
-		for (l = 0; l < 3; l++) {
+		for (l = 0; l < 4; l++) {
 			list_for_each_entry(s, lists[l], list) {
 				if (i < 2) {
 					check_fail(x, "span on span class %u's lists", i);
@@ -278,7 +285,8 @@ static void check_locked(struct check_ctx *x)
 				}
 				check_small_span(x, i, s, l, &nalloc);
 				nspans++;
-				cached += l == 2;
+				empty += l == 2;
+				cached += l == 3;
 			}
 		}
 		if (nspans != c->nspans || nalloc != c->nalloc ||
@@ -287,6 +295,9 @@ static void check_locked(struct check_ctx *x)
 				   i, nspans, c->nspans, nalloc, c->nalloc,
 				   c->mallocs - c->frees);
 	}
+	if (empty != h->empty_spans)
+		check_fail(x, "%llu spans empty, counted %llu", empty,
+			   h->empty_spans);
 	if (cached != h->cached_spans)
 		check_fail(x, "%llu spans cached, counted %llu", cached,
 			   h->cached_spans);

@@ -2,8 +2,11 @@
 /*
  * mcentral: per span class, the spans not held by a thread cache.
  *
- * A span is on exactly one list of its class: partial (free slots left),
- * full, or cached (handed to a library thread cache by a refill). While a
+ * A span is on exactly one list of its class: partial (free slots and live
+ * objects), full, empty (no live object), or cached (handed to a library
+ * thread cache by a refill). Empty spans stay with their class, mapped, so
+ * that freeing and allocating again costs no page faults; they return to the
+ * page heap only when it would otherwise have to grow. While a
  * span is cached, its free slots belong to the cache: the kernel records
  * which slots it handed out (cachefree), and learns which of them were used
  * only when the span comes back. Frees of handed-out slots that arrive
@@ -19,8 +22,9 @@
  * @h: the heap, mheap.lock held
  * @spanclass: span class, size class 1 .. MHEAP_NUM_CLASSES - 1
  *
- * Prefers a partial span of the class; else cuts a new span from the page
- * heap. On return the span is on the class's cached list and its free slots
+ * Prefers a partial span of the class (filling spans that hold objects
+ * keeps the others free to be returned), then an empty one; else cuts a new
+ * span from the page heap. On return the span is on the class's cached list and its free slots
  * are recorded in cachefree.
  *
  * Return: the span, or NULL if no memory is left.
@@ -33,6 +37,11 @@ struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass)
 
 	lockdep_assert_held(&h->lock);
 	s = list_first_entry_or_null(&c->partial, struct mspan, list);
+	if (!s) {
+		s = list_first_entry_or_null(&c->empty, struct mspan, list);
+		if (s)
+			h->empty_spans--;
+	}
 	if (s) {
 		list_del(&s->list);
 	} else {
@@ -65,8 +74,8 @@ static void mcentral_place(struct mheap *h, struct mspan *s)
 	struct mcentral *c = &h->central[s->spanclass];
 
 	if (!s->nalloc) {
-		c->nspans--;
-		mheap_free_span(h, s);
+		list_add(&s->list, &c->empty);
+		h->empty_spans++;
 	} else if (s->nalloc == s->nelems) {
 		list_add(&s->list, &c->full);
 	} else {
@@ -82,7 +91,7 @@ static void mcentral_place(struct mheap *h, struct mspan *s)
  *	its bits for slots in cachefree count)
  *
  * Slots handed out and no longer free become allocated, except those freed
- * through the fd meanwhile. A span left empty goes back to the page heap.
+ * through the fd meanwhile. A span left empty goes to the empty list.
  */
 void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 			   const unsigned long *left_free)
@@ -128,4 +137,37 @@ void mcentral_object_freed(struct mheap *h, struct mspan *s, bool was_full)
 		list_del(&s->list);
 		mcentral_place(h, s);
 	}
+}
+
+/**
+ * mcentral_release_empty() - give every empty span back to the page heap
+ * @h: the heap, mheap.lock held
+ *
+ * Called before the page heap grows, so memory kept for one class serves
+ * another before the heap takes more of its arena. The spans' pages are
+ * unmapped (mheap_free_span()).
+ *
+ * Return: true if any span was released.
+ */
+bool mcentral_release_empty(struct mheap *h)
+{
+	unsigned int i;
+	bool any = false;
+
+	lockdep_assert_held(&h->lock);
+	if (!h->empty_spans)
+		return false;
+	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
+		struct mcentral *c = &h->central[i];
+		struct mspan *s, *tmp;
+
+		list_for_each_entry_safe(s, tmp, &c->empty, list) {
+			list_del(&s->list);
+			c->nspans--;
+			h->empty_spans--;
+			mheap_free_span(h, s);
+			any = true;
+		}
+	}
+	return any;
 }

@@ -77,14 +77,15 @@ static void mcentral_test_refill_and_return(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.heap_alloc, 100ULL * c->size);
 	KUNIT_EXPECT_EQ(test, st.cached_spans, 1ULL);
 
-	/* Give the second span back unused: it goes back to the page heap. */
+	/* Give the second span back unused: it stays with its class, empty. */
 	r->flags = GCHEAP_REFILL_RELEASE_ONLY;
 	r->old_base = r->base;
 	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
 	KUNIT_EXPECT_EQ(test, r->base, 0ULL);
 	mcentral_test_stats(test, h, &st);
 	KUNIT_EXPECT_EQ(test, st.cached_spans, 0ULL);
-	KUNIT_EXPECT_EQ(test, st.heap_inuse, MHEAP_PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, st.heap_inuse, 2 * MHEAP_PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, h->empty_spans, 1ULL);
 
 	/* The partial first span comes back next, its used slots not free. */
 	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, 0), 0);
@@ -214,19 +215,49 @@ static void mcentral_test_free_and_lookup(struct kunit *test)
 	mcentral_test_stats(test, h, &st);
 	KUNIT_EXPECT_EQ(test, st.heap_objects, 1ULL);
 
-	/* The last object's free empties the span: its page goes back. */
+	/* The last object's free empties the span: it stays with its class. */
 	KUNIT_EXPECT_EQ(test, st.heap_inuse, 2 * MHEAP_PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base + size), 0);
 	mcentral_test_stats(test, h, &st);
 	KUNIT_EXPECT_EQ(test, st.heap_objects, 0ULL);
-	KUNIT_EXPECT_EQ(test, st.heap_inuse, MHEAP_PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, st.heap_inuse, 2 * MHEAP_PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, h->empty_spans, 1ULL);
 	KUNIT_EXPECT_EQ(test, mcentral_test_lookup(h, base, &l), -ENOENT);
-	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base), -ENOENT);
+	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base), -EALREADY);
 
-	/* The span comes back from the page heap marked for clearing. */
-	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC + 1, 0), 0);
+	/* The empty span is the class's next refill, marked for clearing. */
+	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, 0), 0);
 	KUNIT_EXPECT_EQ(test, r->base, base);
+	KUNIT_EXPECT_EQ(test, r->nfree, mheap_classes[MCENTRAL_TEST_CLASS].nelems);
 	KUNIT_EXPECT_EQ(test, r->out_flags, (u32)GCHEAP_SPAN_NEEDZERO);
+	KUNIT_EXPECT_EQ(test, h->empty_spans, 0ULL);
+}
+
+static void mcentral_test_release_empty(struct kunit *test)
+{
+	/* Room for two one-page spans and nothing else. */
+	struct mheap *h = mheap_test_heap(test, 2 * MHEAP_PAGE_SIZE);
+	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	struct gcheap_alloc a = { .size = sizeof(a), .bytes = 100 };
+	struct gcheap_stats st;
+	u64 first;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, 0), 0);
+	first = r->base;
+	/* Give the first span back unused (empty), keep the second cached. */
+	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, first), 0);
+	KUNIT_EXPECT_NE(test, r->base, first);
+	KUNIT_EXPECT_EQ(test, h->empty_spans, 1ULL);
+	/* The arena is full: the empty span goes back to make room. */
+	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
+	KUNIT_EXPECT_EQ(test, a.addr, first);
+	KUNIT_EXPECT_EQ(test, h->empty_spans, 0ULL);
+	mcentral_test_stats(test, h, &st);
+	KUNIT_EXPECT_EQ(test, st.heap_idle, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.heap_objects, 1ULL);
+	/* Nothing left to release: the next request fails. */
+	KUNIT_EXPECT_EQ(test, mheap_op_alloc(h, &a), -ENOMEM);
 }
 
 static void mcentral_test_large(struct kunit *test)
@@ -320,6 +351,7 @@ static struct kunit_case mcentral_test_cases[] = {
 	KUNIT_CASE(mcentral_test_lying_bitmap),
 	KUNIT_CASE(mcentral_test_free_and_lookup),
 	KUNIT_CASE(mcentral_test_large),
+	KUNIT_CASE(mcentral_test_release_empty),
 	KUNIT_CASE(mcentral_test_by_class),
 	{}
 };

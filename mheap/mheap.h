@@ -146,8 +146,11 @@ u64 mspan_bytes(const struct mspan *s);
 
 /**
  * struct mcentral - spans of one span class not held by a cache
- * @partial: spans with free slots
+ * @partial: spans with free slots and live objects
  * @full: spans with no free slot
+ * @empty: spans with no live object, kept for reuse: their pages stay
+ *	mapped, so a refill of the class does not fault them in again. They go
+ *	back to the page heap before the heap grows (mcentral_release_empty()).
  * @cached: spans handed out by refill
  * @nspans: spans of this class in use, on any of the lists
  * @mallocs: objects allocated (counted when a cached span comes back)
@@ -159,6 +162,7 @@ u64 mspan_bytes(const struct mspan *s);
 struct mcentral {
 	struct list_head partial;
 	struct list_head full;
+	struct list_head empty;
 	struct list_head cached;
 	u64 nspans;
 	u64 mallocs;
@@ -188,6 +192,7 @@ struct mheap_arena;
  * @large_bytes: bytes in in-use large spans
  * @large_mallocs: large objects allocated
  * @large_frees: large objects freed
+ * @empty_spans: spans on the mcentrals' empty lists
  * @cached_spans: spans currently cached
  * @refills: refills that handed out a span
  * @bad_frees: frees of cached slots found never allocated
@@ -210,6 +215,7 @@ struct mheap {
 	u64 large_bytes;
 	u64 large_mallocs;
 	u64 large_frees;
+	u64 empty_spans;
 	u64 cached_spans;
 	u64 refills;
 	u64 bad_frees;
@@ -236,6 +242,7 @@ struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass);
 void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 			   const unsigned long *left_free);
 void mcentral_object_freed(struct mheap *h, struct mspan *s, bool was_full);
+bool mcentral_release_empty(struct mheap *h);
 
 /* arena.c (kernel) or the hosted shim: the memory behind the arena */
 int mheap_arena_init(struct mheap *h);

@@ -236,6 +236,8 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 	if (!npages || npages > h->arena_pages)
 		return NULL;
 	s = freelist_find(h, npages);
+	if (!s && mcentral_release_empty(h))
+		s = freelist_find(h, npages);
 	if (!s) {
 		if (mheap_grow(h, npages))
 			return NULL;
@@ -312,6 +314,7 @@ void mheap_init(struct mheap *h)
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		INIT_LIST_HEAD(&h->central[i].partial);
 		INIT_LIST_HEAD(&h->central[i].full);
+		INIT_LIST_HEAD(&h->central[i].empty);
 		INIT_LIST_HEAD(&h->central[i].cached);
 	}
 }
@@ -380,6 +383,7 @@ void mheap_destroy(struct mheap *h)
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		mheap_destroy_list(&h->central[i].partial);
 		mheap_destroy_list(&h->central[i].full);
+		mheap_destroy_list(&h->central[i].empty);
 		mheap_destroy_list(&h->central[i].cached);
 	}
 	mheap_destroy_list(&h->large);

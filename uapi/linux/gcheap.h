@@ -41,8 +41,8 @@
  * EOVERFLOW  a size that overflows when rounded up to heap pages.
  * ENOSPC     an output buffer is too small; the count needed is written back.
  * ENOENT     (FREE, LOOKUP) no allocated object holds the address (also a
- *            second free of an object whose span went back to the page heap:
- *            large objects, and spans the first free left empty).
+ *            second free of a large object: its span went back to the page
+ *            heap with the first).
  * EALREADY   (FREE) the address is the base of a free slot: a double free,
  *            or a slot never handed out.
  *
@@ -54,7 +54,10 @@
  * The arena mapping cannot be split (munmap or mprotect of part of it fail
  * with EINVAL), grown (mremap fails with EFAULT) or moved (EINVAL), and is
  * not inherited across fork(). Touching arena pages that belong to no
- * allocated span (never handed out, or freed since) raises SIGBUS. Arena
+ * allocated span (never handed out, or freed since) raises SIGBUS. (A
+ * small-object span whose objects were all freed stays allocated to its size
+ * class, mapped, until the page heap needs its pages: reusing it costs no
+ * page faults.) Arena
  * pages are charged to the memory cgroup of the task that first touches
  * them and count in the process's RSS.
  *
