@@ -32,7 +32,7 @@
  *	mapped at file offset 0; NULL in the KUnit suites' fake arenas
  */
 struct mheap_arena {
-	spinlock_t lock;
+	spinlock_t lock;	/* the page arrays; inside mheap.lock */
 	unsigned long nchunks;
 	struct page ***pages;
 	atomic_long_t resident;

@@ -126,7 +126,8 @@ static void mcentral_test_refill_errors(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, base + 48), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, 12345), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC + 2, base), -EINVAL);
-	KUNIT_EXPECT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, base + MHEAP_PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC,
+						   base + MHEAP_PAGE_SIZE), -EINVAL);
 	memset(r->free, 0, sizeof(r->free));
 	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, base), 0);
 	/* The span is full and no longer cached: giving it back again fails. */

@@ -27,6 +27,7 @@
 #ifndef _GCHEAP_MHEAP_H
 #define _GCHEAP_MHEAP_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -35,7 +36,7 @@
 /* ================ Geometry ================ */
 
 #define MHEAP_PAGE_SHIFT	GCHEAP_PAGE_SHIFT
-#define MHEAP_PAGE_SIZE		(1ULL << MHEAP_PAGE_SHIFT)
+#define MHEAP_PAGE_SIZE		BIT_ULL(MHEAP_PAGE_SHIFT)
 #define MHEAP_MAX_SMALL		GCHEAP_MAX_SMALL_SIZE
 #define MHEAP_NUM_CLASSES	68
 #define MHEAP_NUM_SPANCLASSES	(MHEAP_NUM_CLASSES * 2)
@@ -199,7 +200,7 @@ struct mheap_arena;
  * @backing: the arena's backing pages (arena.c)
  */
 struct mheap {
-	struct mutex lock;
+	struct mutex lock;	/* see the lock order at the top */
 	u64 arena_base;
 	u64 arena_pages;
 	u64 grown;

@@ -88,6 +88,7 @@
 #ifndef _UAPI_LINUX_GCHEAP_H
 #define _UAPI_LINUX_GCHEAP_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
@@ -98,7 +99,7 @@
 
 /* Heap page: the unit of spans, 8 KiB as in the Go runtime. */
 #define GCHEAP_PAGE_SHIFT	13
-#define GCHEAP_PAGE_SIZE	(1UL << GCHEAP_PAGE_SHIFT)
+#define GCHEAP_PAGE_SIZE	_BITUL(GCHEAP_PAGE_SHIFT)
 /* Objects up to this size come from size-classed spans. */
 #define GCHEAP_MAX_SMALL_SIZE	32768
 /* Most slots any small span has (8-byte class in one page). */
@@ -154,12 +155,13 @@ struct gcheap_api {
 	__u32 num_size_classes;
 	__u32 span_max_elems;
 };
+
 #define GCHEAP_IOC_API _IO(GCHEAP_TYPE, GCHEAP_CMD_API)
 
 /* The module hands out cached spans (GCHEAP_IOC_REFILL). */
-#define GCHEAP_FEATURE_CACHED_SPANS	(1ULL << 0)
+#define GCHEAP_FEATURE_CACHED_SPANS	_BITULL(0)
 /* Explicit free and object lookup (GCHEAP_IOC_FREE, GCHEAP_IOC_LOOKUP). */
-#define GCHEAP_FEATURE_FREE_LOOKUP	(1ULL << 1)
+#define GCHEAP_FEATURE_FREE_LOOKUP	_BITULL(1)
 
 /**
  * struct gcheap_size_class - one row of the size-class table
@@ -189,13 +191,14 @@ struct gcheap_size_classes {
 	__u32 __reserved;
 	__aligned_u64 table;
 };
+
 #define GCHEAP_IOC_SIZE_CLASSES _IO(GCHEAP_TYPE, GCHEAP_CMD_SIZE_CLASSES)
 
 /* Give the old span back and take no new one. */
-#define GCHEAP_REFILL_RELEASE_ONLY	(1U << 0)
+#define GCHEAP_REFILL_RELEASE_ONLY	_BITUL(0)
 
 /* out_flags: the span's free slots may hold old data; clear before use. */
-#define GCHEAP_SPAN_NEEDZERO		(1U << 0)
+#define GCHEAP_SPAN_NEEDZERO		_BITUL(0)
 
 /**
  * struct gcheap_refill - GCHEAP_IOC_REFILL: give back a cached span, take one
@@ -230,10 +233,11 @@ struct gcheap_refill {
 	__u32 __reserved;
 	__aligned_u64 free[GCHEAP_SPAN_BITMAP_WORDS];
 };
+
 #define GCHEAP_IOC_REFILL _IO(GCHEAP_TYPE, GCHEAP_CMD_REFILL)
 
 /* The object holds no pointers: the collector never scans it. */
-#define GCHEAP_ALLOC_NOSCAN		(1U << 0)
+#define GCHEAP_ALLOC_NOSCAN		_BITUL(0)
 
 /**
  * struct gcheap_alloc - GCHEAP_IOC_ALLOC: allocate an object on its own span
@@ -253,6 +257,7 @@ struct gcheap_alloc {
 	__aligned_u64 addr;
 	__aligned_u64 usable;
 };
+
 #define GCHEAP_IOC_ALLOC _IO(GCHEAP_TYPE, GCHEAP_CMD_ALLOC)
 
 /**
@@ -277,6 +282,7 @@ struct gcheap_free {
 	__u32 flags;
 	__aligned_u64 addr;
 };
+
 #define GCHEAP_IOC_FREE _IO(GCHEAP_TYPE, GCHEAP_CMD_FREE)
 
 /**
@@ -303,6 +309,7 @@ struct gcheap_lookup {
 	__u32 spanclass;
 	__u32 __reserved;
 };
+
 #define GCHEAP_IOC_LOOKUP _IO(GCHEAP_TYPE, GCHEAP_CMD_LOOKUP)
 
 /**
@@ -364,6 +371,7 @@ struct gcheap_stats {
 	__aligned_u64 refills;
 	__aligned_u64 bad_frees;
 };
+
 #define GCHEAP_IOC_STATS _IO(GCHEAP_TYPE, GCHEAP_CMD_STATS)
 
 #endif /* _UAPI_LINUX_GCHEAP_H */
