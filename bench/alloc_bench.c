@@ -14,6 +14,10 @@
  * memory the process already has: the warm figure, the median of those
  * rounds, is the allocator's own cost. gcheap clears reused slots, as it
  * must; malloc does not.
+ *
+ * Usage: alloc_bench [SIZE]...  (default: every size below, in one process).
+ * scripts/bench runs one size per process, so each cold round really starts
+ * on memory the process never had, for both allocators.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,32 +103,49 @@ static void bench_free_all(size_t n)
 		bench_free(keep[i]);
 }
 
-int main(void)
+static void bench_size(size_t size)
 {
-	unsigned int s, r;
+	size_t n = BYTES_PER_ROUND / size;
+	unsigned int r;
 
-	for (s = 0; s < sizeof(bench_sizes) / sizeof(bench_sizes[0]); s++) {
-		size_t size = bench_sizes[s];
-		size_t n = BYTES_PER_ROUND / size;
-		double cold, warm[ROUNDS], refills[ROUNDS];
+	double cold, warm[ROUNDS], refills[ROUNDS];
 
-		if (n > MAX_OBJECTS)
-			n = MAX_OBJECTS;
-		cold = bench_round(size, n);
-		for (r = 0; r < ROUNDS; r++) {
-			uint64_t r0;
+	if (n > MAX_OBJECTS)
+		n = MAX_OBJECTS;
+	cold = bench_round(size, n);
+	for (r = 0; r < ROUNDS; r++) {
+		uint64_t r0;
 
-			bench_free_all(n);
-			r0 = bench_refills();
-			warm[r] = bench_round(size, n);
-			refills[r] = 1000.0 * (bench_refills() - r0) / n;
-		}
 		bench_free_all(n);
-		qsort(warm, ROUNDS, sizeof(warm[0]), bench_cmp);
-		qsort(refills, ROUNDS, sizeof(refills[0]), bench_cmp);
-		printf("alloc allocator=%s size=%zu objects=%zu cold_ns=%.2f warm_ns=%.2f refills_per_1000=%.2f\n",
-		       BENCH_NAME, size, n, cold, warm[ROUNDS / 2],
-		       refills[ROUNDS / 2]);
+		r0 = bench_refills();
+		warm[r] = bench_round(size, n);
+		refills[r] = 1000.0 * (bench_refills() - r0) / n;
 	}
+	bench_free_all(n);
+	qsort(warm, ROUNDS, sizeof(warm[0]), bench_cmp);
+	qsort(refills, ROUNDS, sizeof(refills[0]), bench_cmp);
+	printf("alloc allocator=%s size=%zu objects=%zu cold_ns=%.2f warm_ns=%.2f refills_per_1000=%.2f\n",
+	       BENCH_NAME, size, n, cold, warm[ROUNDS / 2], refills[ROUNDS / 2]);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int s;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		char *end;
+		unsigned long size = strtoul(argv[i], &end, 0);
+
+		if (*end || !size || size > BYTES_PER_ROUND) {
+			fprintf(stderr, "alloc_bench: bad size %s\n", argv[i]);
+			return 2;
+		}
+		bench_size(size);
+	}
+	if (argc > 1)
+		return 0;
+	for (s = 0; s < sizeof(bench_sizes) / sizeof(bench_sizes[0]); s++)
+		bench_size(bench_sizes[s]);
 	return 0;
 }

@@ -117,6 +117,19 @@ int mheap_arena_zero(struct mheap *h, u64 page, u64 npages)
 }
 
 /**
+ * mheap_arena_clear() - clear a freed object
+ * @h: the heap, mheap.lock held
+ * @off: the object's offset in the arena
+ * @len: its size
+ */
+void mheap_arena_clear(struct mheap *h, u64 off, u64 len)
+{
+	lockdep_assert_held(&h->lock);
+	if (arena_is_real(h))
+		memset((void *)(uintptr_t)(h->arena_base + off), 0, len);
+}
+
+/**
  * mheap_arena_unmap() - the kernel zaps a freed span's user mappings
  * @h: the heap, mheap.lock held
  * @page: first heap page

@@ -115,8 +115,6 @@ void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 	c->mallocs += used;
 	c->frees += freed;
 	h->bad_frees += bogus;
-	if (freed)
-		s->needzero = true;
 
 	s->cached = false;
 	list_del(&s->list);

@@ -226,11 +226,14 @@ static void mcentral_test_free_and_lookup(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mcentral_test_lookup(h, base, &l), -ENOENT);
 	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base), -EALREADY);
 
-	/* The empty span is the class's next refill, marked for clearing. */
+	/*
+	 * The empty span is the class's next refill. Frees clear their slots,
+	 * and the span came fresh from the arena: nothing to clear.
+	 */
 	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, 0), 0);
 	KUNIT_EXPECT_EQ(test, r->base, base);
 	KUNIT_EXPECT_EQ(test, r->nfree, mheap_classes[MCENTRAL_TEST_CLASS].nelems);
-	KUNIT_EXPECT_EQ(test, r->out_flags, (u32)GCHEAP_SPAN_NEEDZERO);
+	KUNIT_EXPECT_EQ(test, r->out_flags, 0u);
 	KUNIT_EXPECT_EQ(test, h->empty_spans, 0ULL);
 }
 
@@ -259,6 +262,12 @@ static void mcentral_test_release_empty(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.heap_objects, 1ULL);
 	/* Nothing left to release: the next request fails. */
 	KUNIT_EXPECT_EQ(test, mheap_op_alloc(h, &a), -ENOMEM);
+
+	/* Pages that held a span come back from the page heap to be cleared. */
+	KUNIT_ASSERT_EQ(test, mcentral_test_free(h, first), 0);
+	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, r->base), 0);
+	KUNIT_EXPECT_EQ(test, r->base, first);
+	KUNIT_EXPECT_EQ(test, r->out_flags, (u32)GCHEAP_SPAN_NEEDZERO);
 }
 
 static void mcentral_test_large(struct kunit *test)

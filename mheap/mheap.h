@@ -249,6 +249,7 @@ bool mcentral_release_empty(struct mheap *h);
 int mheap_arena_init(struct mheap *h);
 void mheap_arena_destroy(struct mheap *h);
 int mheap_arena_zero(struct mheap *h, u64 page, u64 npages);
+void mheap_arena_clear(struct mheap *h, u64 off, u64 len);
 void mheap_arena_unmap(struct mheap *h, u64 page, u64 npages);
 u64 mheap_arena_resident(struct mheap *h);
 

@@ -219,9 +219,9 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 	if (test_bit(idx, s->allocbits)) {
 		bool was_full = s->nalloc == s->nelems;
 
+		mheap_arena_clear(h, f->addr - h->arena_base, s->elemsize);
 		__clear_bit(idx, s->allocbits);
 		s->nalloc--;
-		s->needzero = true;
 		c->nalloc--;
 		c->frees++;
 		if (!s->cached)
@@ -230,6 +230,9 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		/* Handed out; whether it was used is settled at uncache. */
 		if (__test_and_set_bit(idx, s->cachefreed))
 			ret = -EALREADY;
+		else
+			mheap_arena_clear(h, f->addr - h->arena_base,
+					  s->elemsize);
 	} else {
 		ret = -EALREADY;
 	}

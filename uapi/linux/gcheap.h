@@ -77,9 +77,10 @@
  * handed out, or bits past the span's end, changes nothing of the kernel's
  * metadata. A library that lies can only break its own objects.
  *
- * Memory is zero when handed out: fresh pages are zero-filled by the kernel;
- * a span that held freed objects comes back with GCHEAP_SPAN_NEEDZERO, and
- * the caller must clear each slot before handing it out.
+ * Memory is zero when handed out: fresh pages are zero-filled by the kernel,
+ * and GCHEAP_IOC_FREE clears the object it frees; a span cut from pages that
+ * held other spans before comes with GCHEAP_SPAN_NEEDZERO, and the caller
+ * must clear each of its slots before handing it out.
  *
  * There is no memory shared between the kernel and the library other than the
  * arena itself, whose contents the kernel treats as untrusted user data, so
