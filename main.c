@@ -17,13 +17,22 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
+#include <linux/vmalloc.h>
 #include "compat.h"
 #include "mheap/mheap.h"
 #include "mheap/arena.h"
+#include "mgc/mgc.h"
 
 static unsigned long arena_max_mb = 64 * 1024;
 module_param(arena_max_mb, ulong, 0644);
 MODULE_PARM_DESC(arena_max_mb, "Longest arena one heap may map, in MiB (default 65536)");
+
+module_param_named(gctrace, mgc_gctrace_default, bool, 0644);
+MODULE_PARM_DESC(gctrace, "New heaps print a gctrace line per collection (default off)");
+
+/* Spans the background sweeper sweeps per hold of mheap.lock. */
+#define GCHEAP_SWEEP_BATCH	32
 
 /**
  * struct gcheap_heap - one open of /dev/gcheap
@@ -33,12 +42,14 @@ MODULE_PARM_DESC(arena_max_mb, "Longest arena one heap may map, in MiB (default 
  *	zapping a freed span's pages reaches this heap's VMA and no other
  * @nmaps: VMAs of the arena alive (mremap's temporary copy counts); the
  *	arena is gone when it drops to zero
+ * @sweeper: the background sweeper, queued after a lazy collection
  */
 struct gcheap_heap {
 	struct mheap mh;
 	struct mm_struct *mm;
 	struct address_space mapping;
 	atomic_t nmaps;
+	struct work_struct sweeper;
 };
 
 static u64 gcheap_arena_max(void)
@@ -149,6 +160,7 @@ static int gcheap_ioctl_stats(struct gcheap_ucmd *ucmd)
 {
 	struct gcheap_stats *st = ucmd->cmd;
 	struct gcheap_class_stats *rows = NULL;
+	struct gcheap_pause *pauses = NULL;
 	int ret;
 
 	if (st->flags || st->__reserved)
@@ -168,13 +180,159 @@ static int gcheap_ioctl_stats(struct gcheap_ucmd *ucmd)
 		if (!rows)
 			return -ENOMEM;
 	}
-	ret = mheap_op_stats(&ucmd->heap->mh, st, rows, rows ? MHEAP_NUM_CLASSES : 0);
+	if (st->pauses) {
+		pauses = kcalloc(GCHEAP_NUM_PAUSES, sizeof(*pauses), GFP_KERNEL);
+		if (!pauses) {
+			kfree(rows);
+			return -ENOMEM;
+		}
+	}
+	ret = mheap_op_stats(&ucmd->heap->mh, st, rows,
+			     rows ? MHEAP_NUM_CLASSES : 0, pauses);
 	if (!ret && rows &&
 	    copy_to_user(u64_to_user_ptr(st->by_class), rows,
 			 MHEAP_NUM_CLASSES * sizeof(*rows)))
 		ret = -EFAULT;
+	if (!ret && pauses &&
+	    copy_to_user(u64_to_user_ptr(st->pauses), pauses,
+			 GCHEAP_NUM_PAUSES * sizeof(*pauses)))
+		ret = -EFAULT;
+	kfree(pauses);
 	kfree(rows);
 	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*st));
+}
+
+/* Copy what can be read of a root range, page by page; the rest is zero. */
+static void gcheap_read_partly(void *dst, u64 src, u64 len)
+{
+	u64 done = 0;
+
+	while (done < len) {
+		u64 n = min_t(u64, len - done, PAGE_SIZE - ((src + done) & ~PAGE_MASK));
+
+		if (copy_from_user(dst + done, u64_to_user_ptr(src + done), n))
+			memset(dst + done, 0, n);
+		done += n;
+	}
+}
+
+static int gcheap_ioctl_roots(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_roots *r = ucmd->cmd;
+	int ret = gcheap_arena_ready(ucmd->heap);
+
+	if (ret)
+		return ret;
+	if (r->hi > TASK_SIZE_MAX || r->lo >= r->hi)
+		return -EINVAL;
+	return mgc_op_roots(&ucmd->heap->mh, r);
+}
+
+/*
+ * Read the roots of a collection into kernel memory before the heap is
+ * locked: reading user memory may fault, and the fault handler takes
+ * mheap.lock. Unreadable parts of a range are scanned as zeros.
+ */
+static int gcheap_gc_read_roots(struct gcheap_heap *heap,
+				const struct gcheap_gc *g,
+				struct gcheap_range **rangesp, u32 *nrangesp,
+				struct mgc_root **rootsp, void **bufp)
+{
+	struct mheap *h = &heap->mh;
+	struct gcheap_range *ranges;
+	struct mgc_root *roots;
+	u64 total = 0, off = 0;
+	u32 i, n, nreg;
+	void *buf;
+
+	if (g->nroots > GCHEAP_MAX_ROOTS)
+		return -E2BIG;
+	mutex_lock(&h->lock);
+	nreg = h->gc.nroots;
+	n = nreg + g->nroots;
+	ranges = kvcalloc(n ?: 1, sizeof(*ranges), GFP_KERNEL);
+	if (ranges && nreg)
+		memcpy(ranges, h->gc.roots, nreg * sizeof(*ranges));
+	mutex_unlock(&h->lock);
+	if (!ranges)
+		return -ENOMEM;
+	if (g->nroots && copy_from_user(ranges + nreg, u64_to_user_ptr(g->roots),
+					 g->nroots * sizeof(*ranges))) {
+		kvfree(ranges);
+		return -EFAULT;
+	}
+	for (i = 0; i < n; i++) {
+		u64 lo = ALIGN(ranges[i].lo, 8), hi = ALIGN_DOWN(ranges[i].hi, 8);
+
+		if (hi <= lo || hi > TASK_SIZE_MAX) {
+			ranges[i].lo = ranges[i].hi = 0;
+			continue;
+		}
+		ranges[i].lo = lo;
+		ranges[i].hi = hi;
+		total += hi - lo;
+	}
+	if (total > GCHEAP_MAX_ROOT_BYTES) {
+		kvfree(ranges);
+		return -E2BIG;
+	}
+	roots = kvcalloc(n ?: 1, sizeof(*roots), GFP_KERNEL);
+	buf = kvmalloc(total ?: 8, GFP_KERNEL_ACCOUNT);
+	if (!roots || !buf) {
+		kvfree(roots);
+		kvfree(buf);
+		kvfree(ranges);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		u64 len = ranges[i].hi - ranges[i].lo;
+
+		roots[i].words = buf + off;
+		roots[i].len = len;
+		if (len && copy_from_user(buf + off, u64_to_user_ptr(ranges[i].lo), len))
+			gcheap_read_partly(buf + off, ranges[i].lo, len);
+		off += len;
+		cond_resched();
+	}
+	*rangesp = ranges;
+	*nrangesp = n;
+	*rootsp = roots;
+	*bufp = buf;
+	return 0;
+}
+
+static int gcheap_ioctl_gc(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_heap *heap = ucmd->heap;
+	struct gcheap_gc *g = ucmd->cmd;
+	struct gcheap_range *ranges;
+	struct mgc_root *roots;
+	void *buf;
+	u32 n;
+	int ret = gcheap_arena_ready(heap);
+
+	if (ret)
+		return ret;
+	if (g->flags & ~GCHEAP_GC_NOSWEEP || g->__reserved)
+		return -EINVAL;
+	ret = gcheap_gc_read_roots(heap, g, &ranges, &n, &roots, &buf);
+	if (ret)
+		return ret;
+	ret = mgc_op_gc(&heap->mh, g, roots, n);
+	kvfree(buf);
+	kvfree(roots);
+	kvfree(ranges);
+	if (!ret && (g->flags & GCHEAP_GC_NOSWEEP))
+		queue_work(system_unbound_wq, &heap->sweeper);
+	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*g));
+}
+
+static int gcheap_ioctl_gc_config(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_gc_config *c = ucmd->cmd;
+	int ret = mgc_op_config(&ucmd->heap->mh, c);
+
+	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*c));
 }
 
 union gcheap_ucmd_buffer {
@@ -185,6 +343,9 @@ union gcheap_ucmd_buffer {
 	struct gcheap_free free;
 	struct gcheap_lookup lookup;
 	struct gcheap_stats stats;
+	struct gcheap_roots roots;
+	struct gcheap_gc gc;
+	struct gcheap_gc_config gc_config;
 };
 
 struct gcheap_ioctl_op {
@@ -220,6 +381,12 @@ static const struct gcheap_ioctl_op gcheap_ioctl_ops[] = {
 			struct gcheap_lookup, __reserved),
 	GCHEAP_IOCTL_OP(GCHEAP_IOC_STATS, gcheap_ioctl_stats,
 			struct gcheap_stats, bad_frees),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_ROOTS, gcheap_ioctl_roots,
+			struct gcheap_roots, hi),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_GC, gcheap_ioctl_gc, struct gcheap_gc,
+			overflows),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_GC_CONFIG, gcheap_ioctl_gc_config,
+			struct gcheap_gc_config, gctrace),
 };
 
 static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -387,6 +554,29 @@ static int gcheap_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* ================ background sweeping ================ */
+
+/*
+ * After a lazy collection, sweep in batches, dropping the lock between them
+ * so refills and faults of the heap's threads are not held up.
+ */
+static void gcheap_sweeper(struct work_struct *work)
+{
+	struct gcheap_heap *heap = container_of(work, struct gcheap_heap, sweeper);
+	struct mheap *h = &heap->mh;
+	unsigned long done;
+
+	do {
+		u64 t0 = mgc_now_ns();
+
+		mutex_lock(&h->lock);
+		done = mgc_sweep_some(h, GCHEAP_SWEEP_BATCH);
+		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
+		mutex_unlock(&h->lock);
+		cond_resched();
+	} while (done);
+}
+
 /* ================ open / release ================ */
 
 static int gcheap_fops_open(struct inode *inode, struct file *filp)
@@ -409,6 +599,7 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 	heap->mapping.host = inode;
 	heap->mapping.a_ops = &empty_aops;
 	filp->f_mapping = &heap->mapping;
+	INIT_WORK(&heap->sweeper, gcheap_sweeper);
 	filp->private_data = heap;
 	return nonseekable_open(inode, filp);
 }
@@ -418,6 +609,7 @@ static int gcheap_fops_release(struct inode *inode, struct file *filp)
 	struct gcheap_heap *heap = filp->private_data;
 
 	/* The mapping holds the file, so no page is mapped any more. */
+	cancel_work_sync(&heap->sweeper);
 	mheap_destroy(&heap->mh);
 	mmdrop(heap->mm);
 	kfree(heap);

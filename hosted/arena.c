@@ -24,13 +24,34 @@
 #include <linux/lockdep.h>
 #include "mheap.h"
 
+/* A base page written by mheap_arena_poke() in a fake arena. */
+struct arena_fake_page {
+	struct arena_fake_page *next;
+	unsigned long pgoff;
+	u64 words[PAGE_SIZE / 8];
+};
+
 /**
  * struct mheap_arena - hosted view of an arena
  * @real: memory of this process lies behind the arena's addresses
+ * @fake: in a fake arena, the pages the KUnit suites wrote (as the kernel
+ *	backs a page on first touch); few, so a list does
  */
 struct mheap_arena {
 	bool real;
+	struct arena_fake_page *fake;
 };
+
+static struct arena_fake_page *arena_fake_find(struct mheap *h,
+					       unsigned long pgoff)
+{
+	struct arena_fake_page *p;
+
+	for (p = h->backing ? h->backing->fake : NULL; p; p = p->next)
+		if (p->pgoff == pgoff)
+			return p;
+	return NULL;
+}
 
 int mheap_arena_init(struct mheap *h)
 {
@@ -44,6 +65,12 @@ int mheap_arena_init(struct mheap *h)
 
 void mheap_arena_destroy(struct mheap *h)
 {
+	while (h->backing && h->backing->fake) {
+		struct arena_fake_page *p = h->backing->fake;
+
+		h->backing->fake = p->next;
+		kfree(p);
+	}
 	kfree(h->backing);
 	h->backing = NULL;
 }
@@ -108,8 +135,16 @@ int mheap_arena_zero(struct mheap *h, u64 page, u64 npages)
 {
 	unsigned long addr, per = MHEAP_PAGE_SIZE / PAGE_SIZE;
 
-	if (!arena_is_real(h) || !npages)
+	if (!npages)
 		return 0;
+	if (!arena_is_real(h)) {
+		struct arena_fake_page *p;
+
+		for (p = h->backing ? h->backing->fake : NULL; p; p = p->next)
+			if (p->pgoff >= page * per && p->pgoff < (page + npages) * per)
+				memset(p->words, 0, sizeof(p->words));
+		return 0;
+	}
 	addr = h->arena_base + (page << MHEAP_PAGE_SHIFT);
 	if (!arena_clear_backed(addr, npages * per))
 		memset((void *)addr, 0, npages << MHEAP_PAGE_SHIFT);
@@ -125,8 +160,66 @@ int mheap_arena_zero(struct mheap *h, u64 page, u64 npages)
 void mheap_arena_clear(struct mheap *h, u64 off, u64 len)
 {
 	lockdep_assert_held(&h->lock);
-	if (arena_is_real(h))
+	if (arena_is_real(h)) {
 		memset((void *)(uintptr_t)(h->arena_base + off), 0, len);
+		return;
+	}
+	while (len) {
+		unsigned long in = off % PAGE_SIZE;
+		u64 n = min_t(u64, len, PAGE_SIZE - in);
+		struct arena_fake_page *p = arena_fake_find(h, off / PAGE_SIZE);
+
+		if (p)
+			memset((char *)p->words + in, 0, n);
+		off += n;
+		len -= n;
+	}
+}
+
+/**
+ * mheap_arena_peek() - read access to a base page of the arena
+ * @h: the heap
+ * @pgoff: base page counted from the arena start
+ *
+ * Return: the page, or NULL where nothing was ever written (reads as zero).
+ */
+const void *mheap_arena_peek(struct mheap *h, unsigned long pgoff)
+{
+	struct arena_fake_page *p;
+
+	if (arena_is_real(h))
+		return (const void *)(uintptr_t)(h->arena_base + pgoff * PAGE_SIZE);
+	p = arena_fake_find(h, pgoff);
+	return p ? p->words : NULL;
+}
+
+/**
+ * mheap_arena_poke() - write a word of the arena
+ * @h: the heap
+ * @off: byte offset, 8-byte aligned
+ * @val: the word
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mheap_arena_poke(struct mheap *h, u64 off, u64 val)
+{
+	struct arena_fake_page *p;
+
+	if (arena_is_real(h)) {
+		*(u64 *)(uintptr_t)(h->arena_base + off) = val;
+		return 0;
+	}
+	p = arena_fake_find(h, off / PAGE_SIZE);
+	if (!p) {
+		p = kzalloc(sizeof(*p), GFP_KERNEL);
+		if (!p)
+			return -ENOMEM;
+		p->pgoff = off / PAGE_SIZE;
+		p->next = h->backing->fake;
+		h->backing->fake = p;
+	}
+	p->words[off % PAGE_SIZE / 8] = val;
+	return 0;
 }
 
 /**

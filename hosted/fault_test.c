@@ -30,7 +30,7 @@ struct fault_run {
 static void fault_stats(struct fault_run *f, struct gcheap_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	KUNIT_ASSERT_EQ(f->test, mheap_op_stats(f->h, st, NULL, 0), 0);
+	KUNIT_ASSERT_EQ(f->test, mheap_op_stats(f->h, st, NULL, 0, NULL), 0);
 }
 
 /* The counters an operation that failed must not have changed. */

@@ -163,6 +163,12 @@ static void check_small_span(struct check_ctx *x, unsigned int sc,
 				   s->start, s->npages, s->cached, s->nalloc,
 				   s->nelems);
 		break;
+	case 4: /* unswept: any fill, waiting for its sweep */
+		if (s->cached || s->sweepgen != x->h->gc.sweepgen - 2)
+			check_fail(x, "unswept span %llu+%llu: cached %d, sweepgen %u of %u",
+				   s->start, s->npages, s->cached, s->sweepgen,
+				   x->h->gc.sweepgen);
+		break;
 	case 2: /* empty */
 		if (s->cached || s->nalloc)
 			check_fail(x, "empty span %llu+%llu: cached %d, %u of %u",
@@ -254,15 +260,19 @@ static void check_locked(struct check_ctx *x)
 	list_for_each_entry(s, &h->free_large, list)
 		check_free_span(x, s, 0);
 
-	list_for_each_entry(s, &h->large, list) {
-		check_inuse_span(x, s);
-		if (!mspan_is_large(s) || s->nelems != 1 || s->nalloc != 1 ||
-		    s->elemsize)
-			check_fail(x, "large span %llu+%llu: class %u, %u of %u",
-				   s->start, s->npages, mspan_sizeclass(s),
-				   s->nalloc, s->nelems);
-		large_bytes += mspan_bytes(s);
-		nlarge++;
+	for (i = 0; i < 2; i++) {
+		struct list_head *head = i ? &h->large_unswept : &h->large;
+
+		list_for_each_entry(s, head, list) {
+			check_inuse_span(x, s);
+			if (!mspan_is_large(s) || s->nelems != 1 || s->nalloc != 1 ||
+			    s->elemsize)
+				check_fail(x, "large span %llu+%llu: class %u, %u of %u",
+					   s->start, s->npages, mspan_sizeclass(s),
+					   s->nalloc, s->nelems);
+			large_bytes += mspan_bytes(s);
+			nlarge++;
+		}
 	}
 	if (large_bytes != h->large_bytes ||
 	    nlarge != h->large_mallocs - h->large_frees)
@@ -273,11 +283,11 @@ static void check_locked(struct check_ctx *x)
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		struct mcentral *c = &h->central[i];
 		struct list_head *lists[] = { &c->partial, &c->full, &c->empty,
-					      &c->cached };
+					      &c->cached, &c->unswept };
 		u64 nspans = 0, nalloc = 0;
 		int l;
 
-		for (l = 0; l < 4; l++) {
+		for (l = 0; l < 5; l++) {
 			list_for_each_entry(s, lists[l], list) {
 				if (i < 2) {
 					check_fail(x, "span on span class %u's lists", i);

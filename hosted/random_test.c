@@ -177,7 +177,7 @@ static void random_check(struct random_state *st, unsigned int op)
 
 	KUNIT_ASSERT_EQ_MSG(st->test, hosted_mheap_check(st->h, why, sizeof(why)), 0,
 			    "after op %u (seed %llu): %s", op, st->seed, why);
-	KUNIT_ASSERT_EQ(st->test, mheap_op_stats(st->h, &stats, NULL, 0), 0);
+	KUNIT_ASSERT_EQ(st->test, mheap_op_stats(st->h, &stats, NULL, 0, NULL), 0);
 	KUNIT_ASSERT_EQ(st->test, stats.heap_objects, stats.mallocs - stats.frees);
 	KUNIT_ASSERT_EQ(st->test, stats.heap_inuse + stats.heap_idle, stats.heap_sys);
 	KUNIT_ASSERT_EQ(st->test, stats.cached_spans, (u64)st->ncached);
@@ -229,7 +229,7 @@ static void random_test_ops(struct kunit *test)
 	{
 		struct gcheap_stats stats = { .size = sizeof(stats) };
 
-		mheap_op_stats(st->h, &stats, NULL, 0);
+		mheap_op_stats(st->h, &stats, NULL, 0, NULL);
 		kunit_info(test, "refills %llu, objects allocated %llu, freed %llu, heap %llu KiB, in use %llu KiB, %u times out of memory",
 			   stats.refills, stats.mallocs, stats.frees,
 			   stats.heap_sys >> 10, stats.heap_inuse >> 10, st->nomem);

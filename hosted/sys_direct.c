@@ -310,7 +310,8 @@ int gcheap_sys_stats(struct gcheap_stats *ust)
 	}
 	memset(rows, 0, sizeof(rows));
 	ret = mheap_op_stats(&direct_heap, &st, urows ? rows : NULL,
-			     urows ? MHEAP_NUM_CLASSES : 0);
+			     urows ? MHEAP_NUM_CLASSES : 0,
+			     (struct gcheap_pause *)(uintptr_t)st.pauses);
 	if (!ret) {
 		if (urows)
 			memcpy(urows, rows, sizeof(rows));

@@ -188,6 +188,43 @@ void mheap_arena_clear(struct mheap *h, u64 off, u64 len)
 }
 
 /**
+ * mheap_arena_peek() - the kernel's view of a base page of the arena
+ * @h: the heap
+ * @pgoff: base page counted from the arena start
+ *
+ * For the collector, which reads arena memory as untrusted words.
+ *
+ * Return: the page's contents through the direct map, or NULL if the page
+ * was never touched (it reads as zeros).
+ */
+const void *mheap_arena_peek(struct mheap *h, unsigned long pgoff)
+{
+	struct page *pg = mheap_arena_page(h, pgoff, false);
+
+	return pg ? page_address(pg) : NULL;
+}
+
+/**
+ * mheap_arena_poke() - write a word of the arena, backing its page
+ * @h: the heap
+ * @off: byte offset in the arena, 8-byte aligned
+ * @val: the word
+ *
+ * For the KUnit suites, which build object graphs without a user mapping.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mheap_arena_poke(struct mheap *h, u64 off, u64 val)
+{
+	struct page *pg = mheap_arena_page(h, off >> PAGE_SHIFT, true);
+
+	if (!pg)
+		return -ENOMEM;
+	*(u64 *)(page_address(pg) + (off & ~PAGE_MASK)) = val;
+	return 0;
+}
+
+/**
  * mheap_arena_set_mapping() - say where the arena is mapped, for zapping
  * @h: the heap, with an arena
  * @mapping: the heap's own address_space

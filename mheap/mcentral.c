@@ -16,6 +16,10 @@
 #include <linux/bitmap.h>
 #include <linux/lockdep.h>
 #include "mheap.h"
+#include "../mgc/mgc.h"
+
+/* Unswept spans a refill sweeps at most, looking for free slots. */
+#define MCENTRAL_SWEEP_BUDGET	100
 
 /**
  * mcentral_cache_span() - hand out a span of a class to a thread cache
@@ -36,6 +40,9 @@ struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass)
 	u32 tail;
 
 	lockdep_assert_held(&h->lock);
+	/* Spans the last mark left unswept are swept before new memory. */
+	if (list_empty(&c->partial) && !list_empty(&c->unswept))
+		mgc_sweep_class(h, spanclass, MCENTRAL_SWEEP_BUDGET);
 	s = list_first_entry_or_null(&c->partial, struct mspan, list);
 	if (!s) {
 		s = list_first_entry_or_null(&c->empty, struct mspan, list);
@@ -52,6 +59,7 @@ struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass)
 			mheap_free_span(h, s);
 			return NULL;
 		}
+		s->sweepgen = h->gc.sweepgen;
 		c->nspans++;
 	}
 
@@ -64,12 +72,17 @@ struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass)
 	s->cached = true;
 	list_add(&s->list, &c->cached);
 	h->cached_spans++;
+	h->cached_bytes += (u64)bitmap_weight(s->cachefree, s->nelems) * s->elemsize;
 	h->refills++;
 	return s;
 }
 
-/* Put a span that no cache holds on the list its fill level calls for. */
-static void mcentral_place(struct mheap *h, struct mspan *s)
+/**
+ * mcentral_place() - file a span no cache holds by its fill level
+ * @h: the heap, mheap.lock held
+ * @s: a small span, off every list
+ */
+void mcentral_place(struct mheap *h, struct mspan *s)
 {
 	struct mcentral *c = &h->central[s->spanclass];
 
@@ -101,6 +114,7 @@ void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 	u64 used = 0, freed = 0, bogus = 0;
 
 	lockdep_assert_held(&h->lock);
+	h->cached_bytes -= (u64)bitmap_weight(s->cachefree, s->nelems) * s->elemsize;
 	for (w = 0; w < words; w++) {
 		unsigned long u = s->cachefree[w] & ~left_free[w];
 		unsigned long f = s->cachefreed[w] & u;
@@ -114,6 +128,8 @@ void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 	c->nalloc += used - freed;
 	c->mallocs += used;
 	c->frees += freed;
+	h->total_alloc += used * s->elemsize;
+	h->gc.alloc_since += used * s->elemsize;
 	h->bad_frees += bogus;
 
 	s->cached = false;

@@ -27,7 +27,7 @@ static void mcentral_test_stats(struct kunit *test, struct mheap *h,
 				struct gcheap_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	KUNIT_ASSERT_EQ(test, mheap_op_stats(h, st, NULL, 0), 0);
+	KUNIT_ASSERT_EQ(test, mheap_op_stats(h, st, NULL, 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, st->heap_objects, st->mallocs - st->frees);
 }
 
@@ -328,7 +328,7 @@ static void mcentral_test_by_class(struct kunit *test)
 	rows = kunit_kcalloc(test, MHEAP_NUM_CLASSES, sizeof(*rows), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	KUNIT_ASSERT_NOT_NULL(test, rows);
-	KUNIT_EXPECT_EQ(test, mheap_op_stats(h, &st, rows, MHEAP_NUM_CLASSES - 1), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, mheap_op_stats(h, &st, rows, MHEAP_NUM_CLASSES - 1, NULL), -ENOSPC);
 	/* One object of every class, scan and noscan. */
 	for (c = 1; c < MHEAP_NUM_CLASSES; c++) {
 		unsigned int noscan;
@@ -343,7 +343,7 @@ static void mcentral_test_by_class(struct kunit *test)
 			KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
 		}
 	}
-	KUNIT_ASSERT_EQ(test, mheap_op_stats(h, &st, rows, MHEAP_NUM_CLASSES), 0);
+	KUNIT_ASSERT_EQ(test, mheap_op_stats(h, &st, rows, MHEAP_NUM_CLASSES, NULL), 0);
 	KUNIT_EXPECT_EQ(test, st.nclasses, (u32)MHEAP_NUM_CLASSES);
 	for (c = 1; c < MHEAP_NUM_CLASSES; c++) {
 		KUNIT_EXPECT_EQ(test, rows[c].elemsize, mheap_classes[c].size);

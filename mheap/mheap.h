@@ -100,10 +100,15 @@ enum mspan_state {
  * @spanclass: GCHEAP_SPANCLASS(); size class 0 for a large object
  * @cached: handed out by a refill and not given back yet
  * @needzero: its memory may hold old data
+ * @sweepgen: as Go's mspan.sweepgen, against mheap.sweepgen (h): h - 2 the
+ *	span needs sweeping, h - 1 it is being swept, h it is swept
  * @elemsize: slot size (0 for large spans: the whole span is the object)
  * @nelems: number of slots (1 for large spans)
  * @nalloc: number of bits set in @allocbits
+ * @bits: the one allocation holding the four bitmaps below
  * @allocbits: slot i allocated (as far as the kernel has been told)
+ * @gcmarkbits: slot i found reachable by the current mark; sweeping makes
+ *	it the new @allocbits (the two pointers swap, as in Go)
  * @cachefree: while @cached: the slots handed out free
  * @cachefreed: while @cached: handed-out slots freed through the fd before
  *	the span came back
@@ -121,7 +126,10 @@ struct mspan {
 	u32 elemsize;
 	u32 nelems;
 	u32 nalloc;
+	u32 sweepgen;
+	unsigned long *bits;
 	unsigned long *allocbits;
+	unsigned long *gcmarkbits;
 	unsigned long *cachefree;
 	unsigned long *cachefreed;
 };
@@ -153,6 +161,8 @@ u64 mspan_bytes(const struct mspan *s);
  *	mapped, so a refill of the class does not fault them in again. They go
  *	back to the page heap before the heap grows (mcentral_release_empty()).
  * @cached: spans handed out by refill
+ * @unswept: spans that need sweeping (sweepgen == h - 2) since the last mark
+ *	terminated; refills sweep them first, the background sweeper the rest
  * @nspans: spans of this class in use, on any of the lists
  * @mallocs: objects allocated (counted when a cached span comes back)
  * @frees: objects freed
@@ -165,6 +175,7 @@ struct mcentral {
 	struct list_head full;
 	struct list_head empty;
 	struct list_head cached;
+	struct list_head unswept;
 	u64 nspans;
 	u64 mallocs;
 	u64 frees;
@@ -172,6 +183,46 @@ struct mcentral {
 };
 
 struct mheap_arena;
+
+/**
+ * struct mgc - the collector's state of one heap, protected by mheap.lock
+ * @sweepgen: Go's mheap.sweepgen: advances by 2 when a mark terminates
+ * @unswept: spans (small and large) waiting to be swept
+ * @gc_percent: GOGC; GCHEAP_GC_OFF for no automatic collection
+ * @gctrace: print a gctrace line per collection
+ * @next_gc: heap_alloc at which the next collection is due
+ * @heap_marked: bytes found reachable by the last mark
+ * @alloc_since: bytes allocated since the last mark terminated
+ * @num_gc: collections completed
+ * @pause_total_ns: stop-the-world time of all collections
+ * @last_gc: end of the last collection (CLOCK_REALTIME ns)
+ * @gc_cpu_ns: CPU time used by collections and sweeping
+ * @created_ns: when the heap was created (CLOCK_MONOTONIC ns)
+ * @pause_ns: ring of the last GCHEAP_NUM_PAUSES pauses
+ * @pause_end: their ends (CLOCK_REALTIME ns)
+ * @roots: registered root ranges
+ * @nroots: entries of @roots in use
+ * @work_cap: mark work list entries (0: the default); KUnit shrinks it
+ */
+struct mgc {
+	u32 sweepgen;
+	u64 unswept;
+	s32 gc_percent;
+	u32 gctrace;
+	u64 next_gc;
+	u64 heap_marked;
+	u64 alloc_since;
+	u64 num_gc;
+	u64 pause_total_ns;
+	u64 last_gc;
+	u64 gc_cpu_ns;
+	u64 created_ns;
+	u64 pause_ns[GCHEAP_NUM_PAUSES];
+	u64 pause_end[GCHEAP_NUM_PAUSES];
+	struct gcheap_range *roots;
+	u32 nroots;
+	u32 work_cap;
+};
 
 /**
  * struct mheap - one heap: page heap, span map and mcentrals
@@ -186,7 +237,8 @@ struct mheap_arena;
  * @free: free spans of exactly i pages, 1 <= i < MHEAP_FREE_LISTS
  * @freemask: bit i set when @free[i] is not empty
  * @free_large: free spans of MHEAP_FREE_LISTS pages or more
- * @large: in-use large spans
+ * @large: in-use large spans, swept
+ * @large_unswept: in-use large spans that need sweeping
  * @central: per span class
  * @pages_inuse: pages in in-use spans
  * @pages_free: pages in free spans
@@ -197,7 +249,10 @@ struct mheap_arena;
  * @cached_spans: spans currently cached
  * @refills: refills that handed out a span
  * @bad_frees: frees of cached slots found never allocated
+ * @cached_bytes: bytes of the free slots handed out with cached spans
+ * @total_alloc: bytes allocated in all (counted as mallocs are)
  * @backing: the arena's backing pages (arena.c)
+ * @gc: the collector's state (mgc/)
  */
 struct mheap {
 	struct mutex lock;	/* see the lock order at the top */
@@ -210,6 +265,7 @@ struct mheap {
 	DECLARE_BITMAP(freemask, MHEAP_FREE_LISTS);
 	struct list_head free_large;
 	struct list_head large;
+	struct list_head large_unswept;
 	struct mcentral central[MHEAP_NUM_SPANCLASSES];
 	u64 pages_inuse;
 	u64 pages_free;
@@ -220,7 +276,10 @@ struct mheap {
 	u64 cached_spans;
 	u64 refills;
 	u64 bad_frees;
+	u64 cached_bytes;
+	u64 total_alloc;
 	struct mheap_arena *backing;
+	struct mgc gc;
 };
 
 /* pageheap.c */
@@ -243,6 +302,7 @@ struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass);
 void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 			   const unsigned long *left_free);
 void mcentral_object_freed(struct mheap *h, struct mspan *s, bool was_full);
+void mcentral_place(struct mheap *h, struct mspan *s);
 bool mcentral_release_empty(struct mheap *h);
 
 /* arena.c (kernel) or the hosted shim: the memory behind the arena */
@@ -250,6 +310,8 @@ int mheap_arena_init(struct mheap *h);
 void mheap_arena_destroy(struct mheap *h);
 int mheap_arena_zero(struct mheap *h, u64 page, u64 npages);
 void mheap_arena_clear(struct mheap *h, u64 off, u64 len);
+const void *mheap_arena_peek(struct mheap *h, unsigned long pgoff);
+int mheap_arena_poke(struct mheap *h, u64 off, u64 val);
 void mheap_arena_unmap(struct mheap *h, u64 page, u64 npages);
 u64 mheap_arena_resident(struct mheap *h);
 
@@ -260,6 +322,7 @@ int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a);
 int mheap_op_free(struct mheap *h, const struct gcheap_free *f);
 int mheap_op_lookup(struct mheap *h, struct gcheap_lookup *l);
 int mheap_op_stats(struct mheap *h, struct gcheap_stats *st,
-		   struct gcheap_class_stats *by_class, u32 nclasses);
+		   struct gcheap_class_stats *by_class, u32 nclasses,
+		   struct gcheap_pause *pauses);
 
 #endif /* _GCHEAP_MHEAP_H */

@@ -36,9 +36,11 @@ struct mspan *mspan_new(u64 start, u64 npages)
  */
 void mspan_release_bits(struct mspan *s)
 {
-	/* One allocation holds all three bitmaps; allocbits is its start. */
-	kfree(s->allocbits);
+	/* One allocation holds the four bitmaps (sweeping swaps two). */
+	kfree(s->bits);
+	s->bits = NULL;
 	s->allocbits = NULL;
+	s->gcmarkbits = NULL;
 	s->cachefree = NULL;
 	s->cachefreed = NULL;
 }
@@ -58,12 +60,14 @@ static int mspan_alloc_bits(struct mspan *s, u32 nelems)
 	size_t words = BITS_TO_LONGS(nelems);
 	unsigned long *bits;
 
-	bits = kcalloc(3 * words, sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
+	bits = kcalloc(4 * words, sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
 	if (!bits)
 		return -ENOMEM;
+	s->bits = bits;
 	s->allocbits = bits;
-	s->cachefree = bits + words;
-	s->cachefreed = bits + 2 * words;
+	s->gcmarkbits = bits + words;
+	s->cachefree = bits + 2 * words;
+	s->cachefreed = bits + 3 * words;
 	s->nelems = nelems;
 	s->nalloc = 0;
 	return 0;

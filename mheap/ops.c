@@ -11,6 +11,7 @@
 #include <linux/errno.h>
 #include <linux/string.h>
 #include "mheap.h"
+#include "../mgc/mgc.h"
 
 /* The uapi bitmaps are arrays of u64; the kernel's are unsigned long. */
 static_assert(BITS_PER_LONG == 64, "gcheap needs a 64-bit kernel");
@@ -52,6 +53,8 @@ static void refill_fill(struct mheap *h, struct gcheap_refill *r,
 	r->nelems = s->nelems;
 	r->nfree = bitmap_weight(s->cachefree, s->nelems);
 	r->out_flags = s->needzero ? GCHEAP_SPAN_NEEDZERO : 0;
+	if (mgc_due(h))
+		r->out_flags |= GCHEAP_GC_DUE;
 	memcpy(r->free, s->cachefree,
 	       BITS_TO_LONGS(s->nelems) * sizeof(unsigned long));
 }
@@ -125,7 +128,7 @@ int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a)
 	struct mspan *s;
 	int ret = 0;
 
-	if (a->flags & ~GCHEAP_ALLOC_NOSCAN || !a->bytes)
+	if (a->flags & ~GCHEAP_ALLOC_NOSCAN || !a->bytes || a->__reserved)
 		return -EINVAL;
 	if (check_add_overflow(a->bytes, MHEAP_PAGE_SIZE - 1, &rounded))
 		return -EOVERFLOW;
@@ -136,6 +139,8 @@ int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a)
 		ret = -ENXIO;
 		goto unlock;
 	}
+	/* Dead large objects' pages come first. */
+	mgc_sweep_large(h);
 	s = mheap_alloc_span(h, npages);
 	if (!s) {
 		ret = -ENOMEM;
@@ -146,9 +151,13 @@ int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a)
 		ret = -ENOMEM;
 		goto unlock;
 	}
+	s->sweepgen = h->gc.sweepgen;
 	list_add(&s->list, &h->large);
 	h->large_mallocs++;
 	h->large_bytes += mspan_bytes(s);
+	h->total_alloc += mspan_bytes(s);
+	h->gc.alloc_since += mspan_bytes(s);
+	a->out_flags = mgc_due(h) ? GCHEAP_GC_DUE : 0;
 	needzero = s->needzero;
 	s->needzero = false;
 	start = s->start;
@@ -189,6 +198,11 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		goto out;
 	}
 	s = mheap_span_of_addr(h, f->addr);
+	if (s) {
+		/* Allocation bits are only exact once the span is swept. */
+		mgc_ensure_swept(h, s);
+		s = mheap_span_of_addr(h, f->addr);
+	}
 	if (!s || s->state != MSPAN_INUSE) {
 		ret = -ENOENT;
 		goto out;
@@ -263,6 +277,10 @@ int mheap_op_lookup(struct mheap *h, struct gcheap_lookup *l)
 		goto out;
 	}
 	s = mheap_span_of_addr(h, l->addr);
+	if (s) {
+		mgc_ensure_swept(h, s);
+		s = mheap_span_of_addr(h, l->addr);
+	}
 	if (!s || s->state != MSPAN_INUSE) {
 		ret = -ENOENT;
 		goto out;
@@ -297,11 +315,13 @@ out:
  * @st: the reply (flags and reserved fields checked by the caller)
  * @by_class: MHEAP_NUM_CLASSES rows to fill, or NULL
  * @nclasses: rows in @by_class (0 if NULL)
+ * @pauses: GCHEAP_NUM_PAUSES entries for the pause ring, or NULL
  *
  * Return: 0, or -ENOSPC if @by_class has fewer than MHEAP_NUM_CLASSES rows.
  */
 int mheap_op_stats(struct mheap *h, struct gcheap_stats *st,
-		   struct gcheap_class_stats *by_class, u32 nclasses)
+		   struct gcheap_class_stats *by_class, u32 nclasses,
+		   struct gcheap_pause *pauses)
 {
 	u64 alloc = 0, objects = 0, mallocs = 0, frees = 0;
 	unsigned int i;
@@ -345,6 +365,7 @@ int mheap_op_stats(struct mheap *h, struct gcheap_stats *st,
 	st->refills = h->refills;
 	st->bad_frees = h->bad_frees;
 	st->nclasses = MHEAP_NUM_CLASSES;
+	mgc_stats(h, st, pauses);
 	mutex_unlock(&h->lock);
 	st->resident = mheap_arena_resident(h);
 	return 0;

@@ -16,6 +16,7 @@
 #include <linux/lockdep.h>
 #include <linux/errno.h>
 #include "mheap.h"
+#include "../mgc/mgc.h"
 
 /* ================ Span map ================ */
 
@@ -236,7 +237,11 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 	if (!npages || npages > h->arena_pages)
 		return NULL;
 	s = freelist_find(h, npages);
-	if (!s && mcentral_release_empty(h))
+	/*
+	 * Before the heap grows: sweep what the last mark left (its dead
+	 * objects may free whole spans) and return the empty spans.
+	 */
+	if (!s && (mgc_sweep_some(h, ULONG_MAX) | mcentral_release_empty(h)))
 		s = freelist_find(h, npages);
 	if (!s) {
 		if (mheap_grow(h, npages))
@@ -311,12 +316,15 @@ void mheap_init(struct mheap *h)
 		INIT_LIST_HEAD(&h->free[i]);
 	INIT_LIST_HEAD(&h->free_large);
 	INIT_LIST_HEAD(&h->large);
+	INIT_LIST_HEAD(&h->large_unswept);
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		INIT_LIST_HEAD(&h->central[i].partial);
 		INIT_LIST_HEAD(&h->central[i].full);
 		INIT_LIST_HEAD(&h->central[i].empty);
 		INIT_LIST_HEAD(&h->central[i].cached);
+		INIT_LIST_HEAD(&h->central[i].unswept);
 	}
+	mgc_init(h);
 }
 
 /**
@@ -385,8 +393,11 @@ void mheap_destroy(struct mheap *h)
 		mheap_destroy_list(&h->central[i].full);
 		mheap_destroy_list(&h->central[i].empty);
 		mheap_destroy_list(&h->central[i].cached);
+		mheap_destroy_list(&h->central[i].unswept);
 	}
 	mheap_destroy_list(&h->large);
+	mheap_destroy_list(&h->large_unswept);
+	mgc_destroy(h);
 	for (i = 0; i < MHEAP_FREE_LISTS; i++)
 		mheap_destroy_list(&h->free[i]);
 	mheap_destroy_list(&h->free_large);

@@ -5,6 +5,7 @@
  * bad sizes, flags, reserved fields, pointers, ioctl numbers, the order of
  * mmap and ioctls, mmap arguments, and the errors of each operation.
  */
+#include <stddef.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -227,21 +228,30 @@ struct any_req {
 	unsigned char tail[64];
 };
 
+/*
+ * @size: the struct as this test knows it; @min: the end of the struct's
+ * first version, below which the kernel refuses it (EINVAL).
+ */
 struct req_kind {
 	const char *name;
 	unsigned long cmd;
 	size_t size;
+	size_t min;
 };
 
+#define REQ_KIND(name, cmd, type, last)					\
+	{ name, cmd, sizeof(type),					\
+	  offsetof(type, last) + sizeof(((type *)0)->last) }
+
 static const struct req_kind kinds[] = {
-	{ "API", GCHEAP_IOC_API, sizeof(struct gcheap_api) },
-	{ "SIZE_CLASSES", GCHEAP_IOC_SIZE_CLASSES,
-	  sizeof(struct gcheap_size_classes) },
-	{ "REFILL", GCHEAP_IOC_REFILL, sizeof(struct gcheap_refill) },
-	{ "ALLOC", GCHEAP_IOC_ALLOC, sizeof(struct gcheap_alloc) },
-	{ "FREE", GCHEAP_IOC_FREE, sizeof(struct gcheap_free) },
-	{ "LOOKUP", GCHEAP_IOC_LOOKUP, sizeof(struct gcheap_lookup) },
-	{ "STATS", GCHEAP_IOC_STATS, sizeof(struct gcheap_stats) },
+	REQ_KIND("API", GCHEAP_IOC_API, struct gcheap_api, span_max_elems),
+	REQ_KIND("SIZE_CLASSES", GCHEAP_IOC_SIZE_CLASSES,
+		 struct gcheap_size_classes, table),
+	REQ_KIND("REFILL", GCHEAP_IOC_REFILL, struct gcheap_refill, free),
+	REQ_KIND("ALLOC", GCHEAP_IOC_ALLOC, struct gcheap_alloc, usable),
+	REQ_KIND("FREE", GCHEAP_IOC_FREE, struct gcheap_free, addr),
+	REQ_KIND("LOOKUP", GCHEAP_IOC_LOOKUP, struct gcheap_lookup, __reserved),
+	REQ_KIND("STATS", GCHEAP_IOC_STATS, struct gcheap_stats, bad_frees),
 };
 
 #define NKINDS ARRAY_SIZE(kinds)
@@ -286,8 +296,8 @@ TEST_F(heap, struct_size_too_small)
 	unsigned int k;
 
 	for (k = 0; k < NKINDS; k++) {
-		uint32_t sizes[] = { 0, 4, 8, kinds[k].size - 4,
-				     kinds[k].size - 1 };
+		uint32_t sizes[] = { 0, 4, 8, kinds[k].min - 4,
+				     kinds[k].min - 1 };
 		unsigned int i;
 
 		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
@@ -409,7 +419,7 @@ TEST_F(heap, unknown_ioctl)
 	const unsigned long cmds[] = {
 		_IO(GCHEAP_TYPE, 0),
 		_IO(GCHEAP_TYPE, GCHEAP_CMD_API - 1),
-		_IO(GCHEAP_TYPE, GCHEAP_CMD_STATS + 1),
+		_IO(GCHEAP_TYPE, GCHEAP_CMD_GC_CONFIG + 1),
 		_IO(GCHEAP_TYPE, 0xff),
 		_IO(GCHEAP_TYPE + 1, GCHEAP_CMD_API),
 		_IO('x', GCHEAP_CMD_STATS),

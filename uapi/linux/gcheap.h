@@ -123,6 +123,9 @@ enum {
 	GCHEAP_CMD_FREE,
 	GCHEAP_CMD_LOOKUP,
 	GCHEAP_CMD_STATS,
+	GCHEAP_CMD_ROOTS,
+	GCHEAP_CMD_GC,
+	GCHEAP_CMD_GC_CONFIG,
 };
 
 /**
@@ -200,6 +203,11 @@ struct gcheap_size_classes {
 
 /* out_flags: the span's free slots may hold old data; clear before use. */
 #define GCHEAP_SPAN_NEEDZERO		_BITUL(0)
+/*
+ * out_flags of REFILL and ALLOC: the heap has reached its goal (next_gc):
+ * the library should run a collection (GCHEAP_IOC_GC) soon.
+ */
+#define GCHEAP_GC_DUE			_BITUL(1)
 
 /**
  * struct gcheap_refill - GCHEAP_IOC_REFILL: give back a cached span, take one
@@ -248,6 +256,9 @@ struct gcheap_refill {
  *	it up to heap pages overflows, ENOMEM if the arena has no room)
  * @addr: out: the object's address, aligned to GCHEAP_PAGE_SIZE; zeroed
  * @usable: out: usable size (@bytes rounded up to heap pages)
+ * @out_flags: out: GCHEAP_GC_DUE (added in API 1's second revision; older
+ *	callers pass a shorter struct and do not get it)
+ * @__reserved: must be 0
  *
  * The library uses it for objects larger than GCHEAP_MAX_SMALL_SIZE.
  */
@@ -257,6 +268,8 @@ struct gcheap_alloc {
 	__aligned_u64 bytes;
 	__aligned_u64 addr;
 	__aligned_u64 usable;
+	__u32 out_flags;
+	__u32 __reserved;
 };
 
 #define GCHEAP_IOC_ALLOC _IO(GCHEAP_TYPE, GCHEAP_CMD_ALLOC)
@@ -351,6 +364,17 @@ struct gcheap_class_stats {
  * @cached_spans: out: spans handed out by REFILL and not given back yet
  * @refills: out: REFILL calls that handed out a span
  * @bad_frees: out: frees of cached slots that turned out never allocated
+ * @total_alloc: out: bytes allocated in all (Go's TotalAlloc)
+ * @next_gc: out: heap_alloc at which the next collection is due
+ * @last_gc: out: end of the last collection, ns of CLOCK_REALTIME (0: none)
+ * @pause_total_ns: out: stop-the-world time of all collections
+ * @num_gc: out: collections completed
+ * @gc_cpu_ns: out: CPU time the collector used (mark and sweep)
+ * @age_ns: out: time since the heap was created (GCCPUFraction is
+ *	@gc_cpu_ns / (@age_ns x CPUs))
+ * @pauses: in: user pointer to GCHEAP_NUM_PAUSES struct gcheap_pause, or
+ *	0; filled like Go's PauseNs and PauseEnd: entry (num_gc + 255) % 256
+ *	is the most recent
  *
  * Allocations from cached spans are counted when the span is given back.
  */
@@ -371,8 +395,144 @@ struct gcheap_stats {
 	__aligned_u64 cached_spans;
 	__aligned_u64 refills;
 	__aligned_u64 bad_frees;
+	__aligned_u64 total_alloc;
+	__aligned_u64 next_gc;
+	__aligned_u64 last_gc;
+	__aligned_u64 pause_total_ns;
+	__aligned_u64 num_gc;
+	__aligned_u64 gc_cpu_ns;
+	__aligned_u64 age_ns;
+	__aligned_u64 pauses;
 };
 
 #define GCHEAP_IOC_STATS _IO(GCHEAP_TYPE, GCHEAP_CMD_STATS)
+
+#define GCHEAP_NUM_PAUSES	256
+
+/**
+ * struct gcheap_pause - one collection's pause, for GCHEAP_IOC_STATS
+ * @ns: stop-the-world time of the collection (the GC ioctl's duration plus
+ *	what the library reports of its own stop-the-world)
+ * @end: end of the pause, ns of CLOCK_REALTIME
+ */
+struct gcheap_pause {
+	__aligned_u64 ns;
+	__aligned_u64 end;
+};
+
+/**
+ * struct gcheap_range - a range of user memory, [@lo, @hi)
+ * @lo: first byte
+ * @hi: one past the last byte
+ */
+struct gcheap_range {
+	__aligned_u64 lo;
+	__aligned_u64 hi;
+};
+
+/* Remove roots instead of adding them. */
+#define GCHEAP_ROOTS_REMOVE		_BITUL(0)
+/* Most root ranges a heap registers. */
+#define GCHEAP_MAX_ROOTS		1024
+
+/**
+ * struct gcheap_roots - GCHEAP_IOC_ROOTS: register or remove root memory
+ * @size: sizeof(struct gcheap_roots)
+ * @flags: 0 to add [@lo, @hi), GCHEAP_ROOTS_REMOVE to remove every
+ *	registered range that lies within [@lo, @hi) (bdwgc's GC_remove_roots)
+ * @lo: first byte
+ * @hi: one past the last byte
+ *
+ * Every aligned word of a root range is read at each collection, as user
+ * memory (a range that is not readable then is skipped). Errors: EINVAL if
+ * @lo >= @hi or the range is not user memory, ENOSPC past GCHEAP_MAX_ROOTS
+ * ranges, ENOENT if a removal found no range.
+ */
+struct gcheap_roots {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 lo;
+	__aligned_u64 hi;
+};
+
+#define GCHEAP_IOC_ROOTS _IO(GCHEAP_TYPE, GCHEAP_CMD_ROOTS)
+
+/* Mark only: leave sweeping to refills and the background sweeper. */
+#define GCHEAP_GC_NOSWEEP		_BITUL(0)
+/* Most bytes of roots one collection reads (registered and passed). */
+#define GCHEAP_MAX_ROOT_BYTES		(256ULL << 20)
+
+/**
+ * struct gcheap_gc - GCHEAP_IOC_GC: a collection
+ * @size: sizeof(struct gcheap_gc)
+ * @flags: in: GCHEAP_GC_* flags
+ * @nroots: in: entries of @roots
+ * @stw_ns: in: time the library spent stopping and restarting the world for
+ *	this collection, added to the pause it records
+ * @roots: in: user pointer to @nroots struct gcheap_range: the stacks and
+ *	saved registers of the program's threads, scanned once with the
+ *	registered roots
+ * @cycle: out: number of this collection (1 for the first)
+ * @heap_before: out: heap_alloc when the collection started
+ * @heap_marked: out: bytes of objects found reachable
+ * @objects_marked: out: objects found reachable
+ * @next_gc: out: heap_alloc at which the next collection is due
+ * @pause_ns: out: the collection's duration in the kernel
+ * @overflows: out: times the mark work list overflowed (each costs a rescan)
+ *
+ * The caller must have stopped every other thread that uses the heap and
+ * given back every cached span (REFILL with GCHEAP_REFILL_RELEASE_ONLY):
+ * EBUSY otherwise, and nothing is collected. The collector marks every
+ * object reachable from the roots, conservatively (any aligned word that
+ * points into an allocated object, interior pointers included, keeps it;
+ * objects allocated with GCHEAP_ALLOC_NOSCAN or of a noscan span class are
+ * not scanned), then sweeps (unless GCHEAP_GC_NOSWEEP): unreachable objects
+ * are freed and their slots cleared. Errors: EINVAL, EFAULT (@roots not
+ * readable), E2BIG (more than GCHEAP_MAX_ROOT_BYTES of roots), EBUSY,
+ * ENXIO, ENOMEM, EINTR (a fatal signal stopped it; the heap is unchanged).
+ */
+struct gcheap_gc {
+	__u32 size;
+	__u32 flags;
+	__u32 nroots;
+	__u32 __reserved;
+	__aligned_u64 stw_ns;
+	__aligned_u64 roots;
+	__aligned_u64 cycle;
+	__aligned_u64 heap_before;
+	__aligned_u64 heap_marked;
+	__aligned_u64 objects_marked;
+	__aligned_u64 next_gc;
+	__aligned_u64 pause_ns;
+	__aligned_u64 overflows;
+};
+
+#define GCHEAP_IOC_GC _IO(GCHEAP_TYPE, GCHEAP_CMD_GC)
+
+/* gcheap_gc_config.flags: which fields to set (the old values come back). */
+#define GCHEAP_GC_SET_PERCENT		_BITUL(0)
+#define GCHEAP_GC_SET_TRACE		_BITUL(1)
+/* gc_percent that turns automatic collection off (Go's GOGC=off). */
+#define GCHEAP_GC_OFF			(-1)
+
+/**
+ * struct gcheap_gc_config - GCHEAP_IOC_GC_CONFIG: pacing and tracing
+ * @size: sizeof(struct gcheap_gc_config)
+ * @flags: GCHEAP_GC_SET_* for the fields to set
+ * @gc_percent: in/out: Go's GOGC: the next collection is due when the heap
+ *	has grown by this percent over the live heap of the last one (at least
+ *	to 4 MiB); GCHEAP_GC_OFF (-1) for never; 100 by default. EINVAL below -1.
+ * @gctrace: in/out: 1 to print one line per collection in the kernel log,
+ *	in the format of Go's GODEBUG=gctrace=1; default: module parameter
+ *	gctrace. EINVAL above 1.
+ */
+struct gcheap_gc_config {
+	__u32 size;
+	__u32 flags;
+	__s32 gc_percent;
+	__u32 gctrace;
+};
+
+#define GCHEAP_IOC_GC_CONFIG _IO(GCHEAP_TYPE, GCHEAP_CMD_GC_CONFIG)
 
 #endif /* _UAPI_LINUX_GCHEAP_H */

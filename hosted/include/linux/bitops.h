@@ -73,4 +73,14 @@ static inline unsigned long find_next_bit(const unsigned long *addr,
 	return bit < size ? bit : size;
 }
 
+#define for_each_set_bit(bit, addr, size)				\
+	for ((bit) = find_next_bit((addr), (size), 0); (bit) < (size);	\
+	     (bit) = find_next_bit((addr), (size), (bit) + 1))
+
+/* Index of the lowest set bit; @word must not be 0. */
+static inline unsigned long __ffs(unsigned long word)
+{
+	return __builtin_ctzl(word);
+}
+
 #endif /* _HOSTED_LINUX_BITOPS_H */

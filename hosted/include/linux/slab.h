@@ -63,6 +63,11 @@ static inline void *kvmalloc(size_t size, gfp_t flags)
 	return hosted_alloc(1, size, flags, HOSTED_KVMALLOC);
 }
 
+static inline void *kvmalloc_array(size_t n, size_t size, gfp_t flags)
+{
+	return hosted_alloc(n, size, flags, HOSTED_KVMALLOC);
+}
+
 static inline void *kvzalloc(size_t size, gfp_t flags)
 {
 	return hosted_alloc(1, size, flags | __GFP_ZERO, HOSTED_KVMALLOC);

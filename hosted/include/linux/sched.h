@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Hosted shim: scheduling points and the current task. */
+#ifndef _HOSTED_LINUX_SCHED_H
+#define _HOSTED_LINUX_SCHED_H
+
+#include <stdbool.h>
+
+/* There is no task to signal in user space: never a fatal signal. */
+#define current			((void *)0)
+#define fatal_signal_pending(t)	((void)(t), false)
+#define cond_resched()		do { } while (0)
+
+#endif /* _HOSTED_LINUX_SCHED_H */

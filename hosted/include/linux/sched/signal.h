@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Hosted shim: see linux/sched.h. */
+#include <linux/sched.h>

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: mark bits, the work list and its overflow, sweep state transitions
+ * and sweep generations, pacing arithmetic, roots. Object graphs are written
+ * into the fake arena with mheap_arena_poke(), which backs the pages as a
+ * first touch would. Also built in user space by hosted/ under ASan.
+ */
+#include <kunit/test.h>
+#include <linux/bitmap.h>
+#include <linux/string.h>
+#include "../mheap/mheap_test.h"
+#include "mgc.h"
+
+/* 64-byte slots (class 6), scan and noscan. */
+#define MGC_TEST_SC		GCHEAP_SPANCLASS(6, 0)
+#define MGC_TEST_SC_NOSCAN	GCHEAP_SPANCLASS(6, 1)
+
+/* Allocate @n objects of @spanclass through a refill; their addresses. */
+static void mgc_test_alloc(struct kunit *test, struct mheap *h, u32 spanclass,
+			   unsigned int n, u64 *addrs)
+{
+	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->size = sizeof(*r);
+	r->spanclass = spanclass;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	KUNIT_ASSERT_GE(test, r->nfree, n);
+	for (i = 0; i < n; i++) {
+		unsigned long idx = find_next_bit((unsigned long *)r->free,
+						  r->nelems, 0);
+
+		__clear_bit(idx, (unsigned long *)r->free);
+		addrs[i] = r->base + idx * r->elemsize;
+	}
+	r->flags = GCHEAP_REFILL_RELEASE_ONLY;
+	r->old_base = r->base;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	kunit_kfree(test, r);
+}
+
+static void mgc_test_poke(struct kunit *test, struct mheap *h, u64 addr,
+			  u64 val)
+{
+	KUNIT_ASSERT_EQ(test, mheap_arena_poke(h, addr - h->arena_base, val), 0);
+}
+
+static int mgc_test_gc(struct mheap *h, const u64 *words, unsigned int n,
+		       u32 flags, struct gcheap_gc *g)
+{
+	struct mgc_root root = { .words = words, .len = n * sizeof(u64) };
+
+	memset(g, 0, sizeof(*g));
+	g->size = sizeof(*g);
+	g->flags = flags;
+	return mgc_op_gc(h, g, &root, n ? 1 : 0);
+}
+
+static u64 mgc_test_objects(struct kunit *test, struct mheap *h)
+{
+	struct gcheap_stats st = {};
+
+	KUNIT_EXPECT_EQ(test, mheap_op_stats(h, &st, NULL, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, st.heap_objects, st.mallocs - st.frees);
+	return st.heap_objects;
+}
+
+static bool mgc_test_live(struct mheap *h, u64 addr)
+{
+	struct gcheap_lookup l = { .size = sizeof(l), .addr = addr };
+
+	return !mheap_op_lookup(h, &l) && l.base == addr;
+}
+
+static void mgc_test_roots_and_interior(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 obj[10], roots[3];
+	struct gcheap_gc g;
+	unsigned int i;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 10, obj);
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 10ULL);
+	roots[0] = obj[0];
+	roots[1] = obj[3] + 5;		/* interior pointer */
+	roots[2] = 0xdead0000beefULL;	/* not into the heap */
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, roots, 3, 0, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.cycle, 1ULL);
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 2ULL);
+	KUNIT_EXPECT_EQ(test, g.heap_marked, 128ULL);
+	KUNIT_EXPECT_EQ(test, g.heap_before, 640ULL);
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 2ULL);
+	for (i = 0; i < 10; i++)
+		KUNIT_EXPECT_EQ(test, mgc_test_live(h, obj[i]), i == 0 || i == 3);
+	/* With no roots, everything goes. */
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, NULL, 0, 0, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 0ULL);
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 0ULL);
+}
+
+static void mgc_test_graph(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 a[4], n[2], root;
+	struct gcheap_gc g;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 4, a);
+	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 2, n);
+	/* a0 -> a1 -> a2 (interior), a0 -> n0 (noscan) -> a3, n1 unreferenced */
+	mgc_test_poke(test, h, a[0], a[1]);
+	mgc_test_poke(test, h, a[0] + 56, n[0]);
+	mgc_test_poke(test, h, a[1] + 8, a[2] + 63);
+	mgc_test_poke(test, h, n[0], a[3]);
+	root = a[0];
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 4ULL);
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[2]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, n[0]));
+	/* A noscan object's words are not followed. */
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[3]));
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, n[1]));
+
+	/* A cycle with no way in is collected. */
+	mgc_test_poke(test, h, a[2], a[1]);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, NULL, 0, 0, &g), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 0ULL);
+}
+
+static void mgc_test_overflow(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 *obj = kunit_kcalloc(test, 73, sizeof(*obj), GFP_KERNEL);
+	struct gcheap_gc g;
+	unsigned int i, j;
+	u64 root;
+
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	/* A tree: obj0 -> obj1..8, each objK -> 8 more: 73 objects. */
+	mgc_test_alloc(test, h, MGC_TEST_SC, 73, obj);
+	for (i = 0; i < 9; i++)
+		for (j = 0; j < 8; j++)
+			mgc_test_poke(test, h, obj[i] + 8 * j, obj[1 + i * 8 + j]);
+	h->gc.work_cap = 2;
+	root = obj[0];
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 73ULL);
+	KUNIT_EXPECT_GT(test, g.overflows, 0ULL);
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 73ULL);
+}
+
+static void mgc_test_sweepgen(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 obj[3], big[2], root[2];
+	struct gcheap_alloc a = { .size = sizeof(a), .bytes = 100000 };
+	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	struct gcheap_gc g;
+	struct mspan *s;
+	u32 gen0 = h->gc.sweepgen;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	mgc_test_alloc(test, h, MGC_TEST_SC, 3, obj);
+	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
+	big[0] = a.addr;
+	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
+	big[1] = a.addr;
+	root[0] = obj[1];
+	root[1] = big[1] + 4096;
+
+	mutex_lock(&h->lock);
+	s = mheap_span_of_addr(h, obj[0]);
+	KUNIT_EXPECT_EQ(test, s->sweepgen, gen0);
+	KUNIT_EXPECT_FALSE(test, mgc_span_unswept(h, s));
+	mutex_unlock(&h->lock);
+
+	/* Mark only: every span in use now needs sweeping (h - 2). */
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, root, 2, GCHEAP_GC_NOSWEEP, &g), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.sweepgen, gen0 + 2);
+	KUNIT_EXPECT_EQ(test, h->gc.unswept, 3ULL);
+	mutex_lock(&h->lock);
+	s = mheap_span_of_addr(h, obj[0]);
+	KUNIT_EXPECT_EQ(test, s->sweepgen, gen0);
+	KUNIT_EXPECT_TRUE(test, mgc_span_unswept(h, s));
+	mutex_unlock(&h->lock);
+	/* Until swept, the dead still count, as in Go. */
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 5ULL);
+
+	/* A lookup sweeps the span first. */
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, obj[0]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, obj[1]));
+	mutex_lock(&h->lock);
+	s = mheap_span_of_addr(h, obj[0]);
+	KUNIT_EXPECT_EQ(test, s->sweepgen, gen0 + 2);
+	KUNIT_EXPECT_EQ(test, h->gc.unswept, 2ULL);
+	mutex_unlock(&h->lock);
+
+	/*
+	 * A large allocation sweeps the large spans first: big[0] is dead and
+	 * its pages serve the new object.
+	 */
+	a.bytes = 8192;
+	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.unswept, 0ULL);
+	KUNIT_EXPECT_EQ(test, a.addr, big[0]);
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, big[1]));
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 3ULL);
+
+	/* A refill of a class whose spans are unswept sweeps them first. */
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, root, 2, GCHEAP_GC_NOSWEEP, &g), 0);
+	r->size = sizeof(*r);
+	r->spanclass = MGC_TEST_SC;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	KUNIT_EXPECT_EQ(test, r->base, obj[0] & ~(MHEAP_PAGE_SIZE - 1));
+	KUNIT_EXPECT_EQ(test, r->nfree, mheap_classes[6].nelems - 1);
+	/* A collection refuses to run with a span cached. */
+	KUNIT_EXPECT_EQ(test, mgc_test_gc(h, root, 2, 0, &g), -EBUSY);
+	r->flags = GCHEAP_REFILL_RELEASE_ONLY;
+	r->old_base = r->base;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, mgc_sweep_all(h), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.unswept, 0ULL);
+	mutex_unlock(&h->lock);
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 2ULL);
+}
+
+static void mgc_test_pacing(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_gc_config c = { .size = sizeof(c) };
+	u64 obj[1];
+	struct gcheap_gc g;
+
+	KUNIT_EXPECT_EQ(test, h->gc.gc_percent, 100);
+	KUNIT_EXPECT_EQ(test, h->gc.next_gc, MGC_HEAP_MINIMUM);
+	/* Live 10 MiB: GOGC=100 gives 20 MiB, 50 gives 15, off never. */
+	h->gc.heap_marked = 10ULL << 20;
+	c.flags = GCHEAP_GC_SET_PERCENT;
+	c.gc_percent = 50;
+	KUNIT_ASSERT_EQ(test, mgc_op_config(h, &c), 0);
+	KUNIT_EXPECT_EQ(test, c.gc_percent, 100);
+	KUNIT_EXPECT_EQ(test, h->gc.next_gc, 15ULL << 20);
+	c.gc_percent = GCHEAP_GC_OFF;
+	KUNIT_ASSERT_EQ(test, mgc_op_config(h, &c), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.next_gc, U64_MAX);
+	mutex_lock(&h->lock);
+	h->gc.alloc_since = U64_MAX / 2;
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	mutex_unlock(&h->lock);
+	c.gc_percent = 100;
+	KUNIT_ASSERT_EQ(test, mgc_op_config(h, &c), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.next_gc, 20ULL << 20);
+	mutex_lock(&h->lock);
+	h->gc.alloc_since = (10ULL << 20) - 1;
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	h->gc.alloc_since++;
+	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	mutex_unlock(&h->lock);
+	c.gc_percent = -2;
+	KUNIT_EXPECT_EQ(test, mgc_op_config(h, &c), -EINVAL);
+	c.flags = GCHEAP_GC_SET_TRACE;
+	c.gctrace = 2;
+	KUNIT_EXPECT_EQ(test, mgc_op_config(h, &c), -EINVAL);
+	c.flags = 1U << 5;
+	KUNIT_EXPECT_EQ(test, mgc_op_config(h, &c), -EINVAL);
+
+	/* A small live heap keeps the 4 MiB minimum goal. */
+	h->gc.heap_marked = 0;
+	h->gc.alloc_since = 0;
+	mgc_test_alloc(test, h, MGC_TEST_SC, 1, obj);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, 0, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.next_gc, MGC_HEAP_MINIMUM);
+	KUNIT_EXPECT_EQ(test, h->gc.alloc_since, 0ULL);
+}
+
+static void mgc_test_roots_registry(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_roots r = { .size = sizeof(r) };
+	unsigned int i;
+
+	r.lo = 0x1000;
+	r.hi = 0x1000;
+	KUNIT_EXPECT_EQ(test, mgc_op_roots(h, &r), -EINVAL);
+	r.hi = 0x2000;
+	r.flags = 1U << 3;
+	KUNIT_EXPECT_EQ(test, mgc_op_roots(h, &r), -EINVAL);
+	r.flags = 0;
+	for (i = 0; i < GCHEAP_MAX_ROOTS; i++) {
+		r.lo = 0x10000 + i * 0x100;
+		r.hi = r.lo + 0x80;
+		KUNIT_ASSERT_EQ(test, mgc_op_roots(h, &r), 0);
+	}
+	KUNIT_EXPECT_EQ(test, mgc_op_roots(h, &r), -ENOSPC);
+	/* Removing takes every range within the bounds. */
+	r.flags = GCHEAP_ROOTS_REMOVE;
+	r.lo = 0x10000;
+	r.hi = 0x10000 + 10 * 0x100;
+	KUNIT_EXPECT_EQ(test, mgc_op_roots(h, &r), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.nroots, (u32)GCHEAP_MAX_ROOTS - 10);
+	KUNIT_EXPECT_EQ(test, mgc_op_roots(h, &r), -ENOENT);
+}
+
+static void mgc_test_errors(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, 0);
+	struct gcheap_gc g;
+
+	KUNIT_EXPECT_EQ(test, mgc_test_gc(h, NULL, 0, 0, &g), -ENXIO);
+	KUNIT_EXPECT_EQ(test, mgc_test_gc(h, NULL, 0, 1U << 4, &g), -EINVAL);
+}
+
+static struct kunit_case mgc_test_cases[] = {
+	KUNIT_CASE(mgc_test_roots_and_interior),
+	KUNIT_CASE(mgc_test_graph),
+	KUNIT_CASE(mgc_test_overflow),
+	KUNIT_CASE(mgc_test_sweepgen),
+	KUNIT_CASE(mgc_test_pacing),
+	KUNIT_CASE(mgc_test_roots_registry),
+	KUNIT_CASE(mgc_test_errors),
+	{}
+};
+
+static struct kunit_suite mgc_test_suite = {
+	.name = "gcheap_mgc",
+	.exit = mheap_test_exit,
+	.test_cases = mgc_test_cases,
+};
+
+kunit_test_suites(&mgc_test_suite);
