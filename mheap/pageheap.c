@@ -241,8 +241,14 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 	 * Before the heap grows: sweep what the last mark left (its dead
 	 * objects may free whole spans) and return the empty spans.
 	 */
-	if (!s && (mgc_sweep_some(h, ULONG_MAX) | mcentral_release_empty(h)))
-		s = freelist_find(h, npages);
+	if (!s) {
+		u64 unswept = h->gc.unswept;
+
+		/* A fatal signal cuts the sweep short: take what it freed. */
+		mgc_sweep_all(h);
+		if ((h->gc.unswept != unswept) | mcentral_release_empty(h))
+			s = freelist_find(h, npages);
+	}
 	if (!s) {
 		if (mheap_grow(h, npages))
 			return NULL;
