@@ -224,7 +224,7 @@ out:
  * @h: the heap
  * @r: the request
  *
- * Return: 0; -EINVAL, -ENOSPC, -ENOENT, -ENOMEM as documented.
+ * Return: 0; -EINVAL, -ENXIO, -ENOSPC, -ENOENT, -ENOMEM as documented.
  */
 int mgc_op_roots(struct mheap *h, const struct gcheap_roots *r)
 {
@@ -236,6 +236,10 @@ int mgc_op_roots(struct mheap *h, const struct gcheap_roots *r)
 		return -EINVAL;
 
 	mutex_lock(&h->lock);
+	if (!h->arena_base) {
+		ret = -ENXIO;
+		goto out;
+	}
 	if (r->flags & GCHEAP_ROOTS_REMOVE) {
 		for (i = 0; i < gc->nroots; i++) {
 			if (gc->roots[i].lo >= r->lo && gc->roots[i].hi <= r->hi)

@@ -305,9 +305,11 @@ static void mgc_test_roots_registry(struct kunit *test)
 static void mgc_test_errors(struct kunit *test)
 {
 	struct mheap *h = mheap_test_heap(test, 0);
+	struct gcheap_roots r = { .size = sizeof(r), .lo = 8, .hi = 16 };
 	struct gcheap_gc g;
 
 	KUNIT_EXPECT_EQ(test, mgc_test_gc(h, NULL, 0, 0, &g), -ENXIO);
+	KUNIT_EXPECT_EQ(test, mgc_op_roots(h, &r), -ENXIO);
 	KUNIT_EXPECT_EQ(test, mgc_test_gc(h, NULL, 0, 1U << 4, &g), -EINVAL);
 }
 

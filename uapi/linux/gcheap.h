@@ -34,8 +34,8 @@
  * EPERM      the caller's mm is not the mm that opened the heap (a forked
  *            child, or a process that received the fd over a socket).
  * ENXIO      the heap has no arena: not mmap()ed yet, or unmapped since
- *            (munmap() of the whole arena, or exit). Every ioctl but API and
- *            SIZE_CLASSES needs the arena.
+ *            (munmap() of the whole arena, or exit). Every ioctl but API,
+ *            SIZE_CLASSES and GC_CONFIG needs the arena.
  * ENOMEM     the arena has no room for the request, or the kernel is out of
  *            memory for metadata or backing pages.
  * EOVERFLOW  a size that overflows when rounded up to heap pages.
