@@ -7,6 +7,16 @@
  * writes into all of them, frees a third explicitly, checks what survived,
  * and prints what the heap holds: per size class, and in total.
  *
+ * Then the collector: the demo makes garbage (trees it builds and drops)
+ * while automatic collections run, drops a third of the objects it still
+ * holds and collects them with gcheap_gc(), checks again that everything it
+ * holds is intact, and prints the statistics before and after, the number
+ * of collections and their pauses.
+ *
+ * The demo's own tables of objects live where the collector looks: the
+ * per-batch pointer arrays are heap objects themselves, and the array of
+ * batches (malloc()ed) is registered with gcheap_add_roots().
+ *
  * Exit status: 0 if every object held what was written into it, 1 if not,
  * 2 if the heap could not be set up.
  */
@@ -143,6 +153,82 @@ static bool intact(const struct batch *b, unsigned int i)
 	return p[b->size - 1] == want;
 }
 
+/* ---- garbage for the collector: binary trees, built and dropped ---- */
+
+struct tree {
+	struct tree *left;
+	struct tree *right;
+	uint64_t value;
+};
+
+#define GARBAGE_TREES	40
+#define GARBAGE_DEPTH	16	/* 131,071 nodes, 3 MiB each */
+
+static struct tree *make_tree(unsigned int depth, uint64_t value)
+{
+	struct tree *t = gcheap_malloc(sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->value = value;
+	if (depth) {
+		t->left = make_tree(depth - 1, 2 * value);
+		t->right = make_tree(depth - 1, 2 * value + 1);
+		if (!t->left || !t->right)
+			return NULL;
+	}
+	return t;
+}
+
+/* Nodes of a tree whose values are what make_tree() wrote. */
+static uint64_t check_tree(const struct tree *t, uint64_t value, bool *ok)
+{
+	if (!t)
+		return 0;
+	if (t->value != value)
+		*ok = false;
+	return 1 + check_tree(t->left, 2 * value, ok) +
+	       check_tree(t->right, 2 * value + 1, ok);
+}
+
+static void print_gc_totals(const struct gcheap_memstats *before,
+			    const struct gcheap_memstats *after)
+{
+	char a[32], b[32];
+
+	printf("                     before        after\n");
+	printf("  heap_alloc    %11s  %11s  in allocated objects\n",
+	       bytes_str(before->heap_alloc, a), bytes_str(after->heap_alloc, b));
+	printf("  heap_objects  %11s  %11s  allocated objects\n",
+	       count_str(before->heap_objects, a),
+	       count_str(after->heap_objects, b));
+	printf("  frees         %11s  %11s  objects freed, explicitly or collected\n",
+	       count_str(before->frees, a), count_str(after->frees, b));
+	printf("  heap_inuse    %11s  %11s  in spans holding objects\n",
+	       bytes_str(before->heap_inuse, a), bytes_str(after->heap_inuse, b));
+	printf("  heap_idle     %11s  %11s  in free spans\n",
+	       bytes_str(before->heap_idle, a), bytes_str(after->heap_idle, b));
+	printf("  num_gc        %11llu  %11llu  collections\n",
+	       (unsigned long long)before->num_gc,
+	       (unsigned long long)after->num_gc);
+}
+
+static void print_pauses(const struct gcheap_memstats *ms)
+{
+	uint64_t k, first = ms->num_gc > 8 ? ms->num_gc - 7 : 1;
+	char a[32];
+
+	printf("\nCollections: %llu, stop-the-world pauses %.3f ms in all; the last ones:\n\n",
+	       (unsigned long long)ms->num_gc, ms->pause_total_ns / 1e6);
+	/* Go's ring: collection k's pause is at (k + 255) % 256. */
+	for (k = first; k <= ms->num_gc; k++)
+		printf("  gc %-4llu  pause %8.3f ms\n", (unsigned long long)k,
+		       ms->pause_ns[(k + 255) % GCHEAP_MEMSTATS_NUM_PAUSES] / 1e6);
+	printf("\n  the collector used %.2f%% of the CPU time since the heap was set up;\n"
+	       "  the next automatic collection is due at heap_alloc = %s (GOGC=100)\n",
+	       ms->gc_cpu_fraction * 100, bytes_str(ms->next_gc, a));
+}
+
 static int setup_failed(void)
 {
 	int err = errno;
@@ -207,6 +293,109 @@ static void print_totals(const struct gcheap_heap_stats *st)
 	       bytes_str(st->resident, a));
 }
 
+/*
+ * The collector's part of the tour: garbage made and collected, objects
+ * dropped and collected, survivors checked. Returns the number of problems.
+ */
+static unsigned int collect(struct batch *batches, unsigned int nb)
+{
+	static struct gcheap_memstats m0, m1, m2;
+	uint64_t held = 0, dropped = 0, nodes;
+	unsigned int i, j, bad = 0;
+	struct tree *volatile keep;
+	bool ok = true;
+	char a[32], b[32], b2[32], b3[32];
+	double t0, t;
+
+	printf("\n---------------------------------------------------------------------\n");
+	printf("\nGarbage collection: the kernel frees what the program cannot reach.\n");
+	if (gcheap_get_stats(&m0)) {
+		fprintf(stderr, "gcheap-demo: gcheap_get_stats: %s\n", strerror(errno));
+		return 1;
+	}
+
+	/* Collections are due sooner with GOGC=50 than with the default 100. */
+	gcheap_set_gc_percent(50);
+	printf("\nBuilding %d binary trees of %s nodes and dropping each but the last\n"
+	       "(garbage), with automatic collections at GOGC=50...\n", GARBAGE_TREES,
+	       count_str((1 << (GARBAGE_DEPTH + 1)) - 1, a));
+	t0 = now();
+	for (i = 0; i < GARBAGE_TREES; i++) {
+		keep = make_tree(GARBAGE_DEPTH, 1);
+		if (!keep) {
+			fprintf(stderr, "gcheap-demo: building a tree failed: %s\n",
+				strerror(errno));
+			return 1;
+		}
+	}
+	t = now() - t0;
+	gcheap_set_gc_percent(100);
+	gcheap_get_stats(&m1);
+	printf("  %s allocated in %.2f s; %llu automatic collections ran meanwhile\n"
+	       "  and freed %s objects; the heap holds %s (%s before the trees).\n",
+	       bytes_str(m1.total_alloc - m0.total_alloc, a), t,
+	       (unsigned long long)(m1.num_gc - m0.num_gc),
+	       count_str(m1.frees - m0.frees, b), bytes_str(m1.heap_alloc, b2),
+	       bytes_str(m0.heap_alloc, b3));
+	nodes = check_tree(keep, 1, &ok);
+	if (!ok || nodes != (1ULL << (GARBAGE_DEPTH + 1)) - 1) {
+		printf("  the tree still held is NOT intact!\n");
+		bad++;
+	}
+	keep = NULL;
+
+	/* Drop every third batch: its pointer array and its objects. */
+	for (i = 0; i < nb; i++) {
+		struct batch *bt = &batches[i];
+
+		if (i % 3 == 0) {
+			dropped += bt->count - bt->freed;
+			bt->objs = NULL;
+			bt->count = 0;
+			bt->freed = 0;
+		} else {
+			held += bt->count - bt->freed + 1;
+		}
+	}
+	printf("\nDropping every third batch of objects (%s objects), then gcheap_gc()...\n",
+	       count_str(dropped, a));
+	gcheap_get_stats(&m1);
+	t0 = now();
+	if (gcheap_gc()) {
+		fprintf(stderr, "gcheap-demo: gcheap_gc: %s\n", strerror(errno));
+		return bad + 1;
+	}
+	t = now() - t0;
+	gcheap_get_stats(&m2);
+	printf("  collected in %.3f s: %s objects freed, %s of heap given back to use.\n\n",
+	       t, count_str(m2.frees - m1.frees, a),
+	       bytes_str(m1.heap_alloc - m2.heap_alloc, b));
+	print_gc_totals(&m1, &m2);
+	/*
+	 * The collector is conservative: a stale copy of a pointer may keep
+	 * an object or two, but it must never free one the demo holds.
+	 */
+	if (m2.heap_objects < held) {
+		printf("\nThe heap has %s objects, fewer than the %s the demo holds!\n",
+		       count_str(m2.heap_objects, a), count_str(held, b));
+		bad++;
+	}
+
+	printf("\nChecking the objects still held after %llu collections...\n",
+	       (unsigned long long)m2.num_gc);
+	for (i = 0; i < nb; i++) {
+		struct batch *bt = &batches[i];
+
+		for (j = 0; j < bt->count; j++)
+			if (j % 3 && !intact(bt, j))
+				bad++;
+	}
+	printf(bad ? "  %u objects did NOT hold what was written into them!\n" :
+		     "  all intact.\n", bad);
+	print_pauses(&m2);
+	return bad;
+}
+
 int main(void)
 {
 	static struct gcheap_size_class_stats cl[MAX_CLASSES];
@@ -235,6 +424,12 @@ int main(void)
 	batches = calloc(2 * n + 2 * nlarge, sizeof(*batches));
 	if (!batches)
 		return 2;
+	/* malloc()ed memory is not scanned: tell the collector about it. */
+	if (gcheap_add_roots(batches, batches + 2 * n + 2 * nlarge)) {
+		fprintf(stderr, "gcheap-demo: gcheap_add_roots: %s\n",
+			strerror(errno));
+		return 2;
+	}
 	for (i = 1; i < (unsigned int)n; i++) {
 		for (j = 0; j < 2; j++) {
 			struct batch *bt = &batches[nb++];
@@ -265,7 +460,8 @@ int main(void)
 	for (i = 0; i < nb; i++) {
 		struct batch *bt = &batches[i];
 
-		bt->objs = calloc(bt->count, sizeof(void *));
+		/* A heap object holding pointers: the collector scans it. */
+		bt->objs = gcheap_calloc(bt->count, sizeof(void *));
 		if (!bt->objs)
 			return 2;
 		for (j = 0; j < bt->count; j++) {
@@ -304,6 +500,15 @@ int main(void)
 					bt->objs[j], strerror(errno));
 				return 1;
 			}
+			/*
+			 * No dangling pointers: a conservative collector
+			 * would keep whatever takes the slot next. The next
+			 * object's link to this one goes too.
+			 */
+			bt->objs[j] = NULL;
+			if (!bt->noscan && bt->size >= sizeof(void *) &&
+			    j + 1 < bt->count)
+				memset(bt->objs[j + 1], 0, sizeof(void *));
 			bt->freed++;
 			freed_bytes += bt->size;
 		}
@@ -338,11 +543,14 @@ int main(void)
 	print_classes(cl, n);
 	print_totals(&st);
 
-	if (st.heap_objects != objs - freed) {
+	/* The objects, and the batches' pointer arrays. */
+	if (st.heap_objects != objs - freed + nb) {
 		printf("\nThe kernel counts %s live objects; the demo holds %s!\n",
 		       count_str(st.heap_objects, a),
-		       count_str(objs - freed, b));
+		       count_str(objs - freed + nb, b));
 		bad++;
 	}
+
+	bad += collect(batches, nb);
 	return bad ? 1 : 0;
 }

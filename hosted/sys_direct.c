@@ -13,6 +13,12 @@
  * operation the calling thread must hold no lock (lockdep's check on return
  * to user space).
  *
+ * The collector's roots are copied before the heap is locked, as main.c
+ * copies them from user memory: with process_vm_readv() on this process,
+ * so that a range that is not readable reads as zeros instead of faulting,
+ * and so that the sanitizers do not take the scan of another thread's stack
+ * (its redzones included) for a bad access.
+ *
  * Differences from the module: there is no fd (gcheap_sys_fd() says
  * -ENODEV); arena pages outside allocated spans do not raise SIGBUS; and a
  * forked child gets -EPERM from every call as the module gives it, without a
@@ -21,13 +27,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <linux/kernel.h>
 #include <linux/errno.h>
 #include <linux/string.h>
 #include <hosted/hosted.h>
 #include "mheap.h"
+#include "../mgc/mgc.h"
 #include "gcheap_sys.h"
 
 /* The module's default arena_max_mb (64 GiB). */
@@ -115,7 +125,7 @@ static void direct_copy_out(void *udst, const void *ksrc, size_t ksize)
 
 /* ---- the backend ---- */
 
-int gcheap_sys_open(void)
+static int direct_op_open(void)
 {
 	static bool atfork;
 	int ret = 0;
@@ -151,7 +161,7 @@ out:
 	return ret;
 }
 
-int gcheap_sys_api(struct gcheap_api *api)
+static int direct_op_api(struct gcheap_api *api)
 {
 	struct gcheap_api a;
 	int ret = direct_enter();
@@ -168,7 +178,7 @@ int gcheap_sys_api(struct gcheap_api *api)
 	return direct_leave(0, __func__);
 }
 
-int gcheap_sys_size_classes(struct gcheap_size_classes *usc)
+static int direct_op_size_classes(struct gcheap_size_classes *usc)
 {
 	struct gcheap_size_class *table;
 	struct gcheap_size_classes sc;
@@ -198,7 +208,7 @@ int gcheap_sys_size_classes(struct gcheap_size_classes *usc)
 	return 0;
 }
 
-int gcheap_sys_map(size_t len, void **base)
+static int direct_op_map(size_t len, void **base)
 {
 	void *p;
 	int ret = direct_enter();
@@ -232,7 +242,7 @@ out:
 	return direct_leave(ret, __func__);
 }
 
-int gcheap_sys_refill(struct gcheap_refill *ur)
+static int direct_op_refill(struct gcheap_refill *ur)
 {
 	struct gcheap_refill r;
 	int ret = direct_enter();
@@ -247,7 +257,7 @@ int gcheap_sys_refill(struct gcheap_refill *ur)
 	return direct_leave(ret, __func__);
 }
 
-int gcheap_sys_alloc(struct gcheap_alloc *ua)
+static int direct_op_alloc(struct gcheap_alloc *ua)
 {
 	struct gcheap_alloc a;
 	int ret = direct_enter();
@@ -262,7 +272,7 @@ int gcheap_sys_alloc(struct gcheap_alloc *ua)
 	return direct_leave(ret, __func__);
 }
 
-int gcheap_sys_free(struct gcheap_free *uf)
+static int direct_op_free(struct gcheap_free *uf)
 {
 	struct gcheap_free f;
 	int ret = direct_enter();
@@ -274,7 +284,7 @@ int gcheap_sys_free(struct gcheap_free *uf)
 	return direct_leave(mheap_op_free(&direct_heap, &f), __func__);
 }
 
-int gcheap_sys_lookup(struct gcheap_lookup *ul)
+static int direct_op_lookup(struct gcheap_lookup *ul)
 {
 	struct gcheap_lookup l;
 	int ret = direct_enter();
@@ -289,7 +299,7 @@ int gcheap_sys_lookup(struct gcheap_lookup *ul)
 	return direct_leave(ret, __func__);
 }
 
-int gcheap_sys_stats(struct gcheap_stats *ust)
+static int direct_op_stats(struct gcheap_stats *ust)
 {
 	struct gcheap_class_stats rows[MHEAP_NUM_CLASSES];
 	struct gcheap_class_stats *urows;
@@ -318,6 +328,234 @@ int gcheap_sys_stats(struct gcheap_stats *ust)
 		direct_copy_out(ust, &st, sizeof(st));
 	}
 	return direct_leave(ret, __func__);
+}
+
+static int direct_op_roots(struct gcheap_roots *ur)
+{
+	struct gcheap_roots r;
+	int ret = direct_enter();
+
+	if (!ret)
+		ret = DIRECT_COPY_IN(r, ur, hi);
+	if (ret)
+		return ret;
+	if (!direct_arena)
+		return -ENXIO;
+	/* main.c's check that the range is user memory. */
+	if (r.hi > (1ULL << 47) || r.lo >= r.hi)
+		return -EINVAL;
+	return direct_leave(mgc_op_roots(&direct_heap, &r), __func__);
+}
+
+/*
+ * Copy [@src, @src + @len) of this process into @dst as copy_from_user()
+ * and gcheap_read_partly() do: what cannot be read, page by page, is zero.
+ */
+static void direct_read_root(void *dst, u64 src, u64 len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	u64 done = 0;
+
+	while (done < len) {
+		u64 n = min_t(u64, len - done, page - ((src + done) % page));
+		struct iovec local = { (char *)dst + done, n };
+		struct iovec remote = { (void *)(uintptr_t)(src + done), n };
+
+		if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)n)
+			memset((char *)dst + done, 0, n);
+		done += n;
+	}
+}
+
+/*
+ * Memory for a collection's roots. The library calls GC with the world
+ * stopped, and a stopped thread may hold a lock of malloc(): mmap() takes
+ * none. (mgc's own kvmalloc() of the work list still goes to malloc() in
+ * this build; the kernel has no such hazard.)
+ */
+static void *direct_map_buf(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void direct_unmap_buf(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
+static int direct_op_gc(struct gcheap_gc *ug)
+{
+	struct gcheap_range *ranges;
+	struct mgc_root *roots;
+	struct gcheap_gc g;
+	u64 total = 0, off = 0;
+	u32 i, n, nreg;
+	char *buf;
+	int ret = direct_enter();
+
+	if (!ret)
+		ret = DIRECT_COPY_IN(g, ug, overflows);
+	if (ret)
+		return ret;
+	if (!direct_arena)
+		return -ENXIO;
+	if (g.flags & ~GCHEAP_GC_NOSWEEP || g.__reserved)
+		return -EINVAL;
+	if (g.nroots > GCHEAP_MAX_ROOTS)
+		return -E2BIG;
+	if (g.nroots && !g.roots)
+		return -EFAULT;
+
+	/* The registered ranges and the passed ones, as main.c reads them. */
+	mutex_lock(&direct_heap.lock);
+	nreg = direct_heap.gc.nroots;
+	n = nreg + g.nroots;
+	ranges = direct_map_buf((n ?: 1) * sizeof(*ranges));
+	if (ranges && nreg)
+		memcpy(ranges, direct_heap.gc.roots, nreg * sizeof(*ranges));
+	mutex_unlock(&direct_heap.lock);
+	if (!ranges)
+		return -ENOMEM;
+	if (g.nroots)
+		memcpy(ranges + nreg, (void *)(uintptr_t)g.roots,
+		       g.nroots * sizeof(*ranges));
+	for (i = 0; i < n; i++) {
+		u64 lo = (ranges[i].lo + 7) & ~7ULL, hi = ranges[i].hi & ~7ULL;
+
+		if (hi <= lo || hi > (1ULL << 47)) {
+			ranges[i].lo = ranges[i].hi = 0;
+			continue;
+		}
+		ranges[i].lo = lo;
+		ranges[i].hi = hi;
+		total += hi - lo;
+	}
+	if (total > GCHEAP_MAX_ROOT_BYTES) {
+		direct_unmap_buf(ranges, (n ?: 1) * sizeof(*ranges));
+		return -E2BIG;
+	}
+	roots = direct_map_buf((n ?: 1) * sizeof(*roots));
+	buf = direct_map_buf(total ?: 8);
+	if (!roots || !buf) {
+		direct_unmap_buf(roots, (n ?: 1) * sizeof(*roots));
+		direct_unmap_buf(buf, total ?: 8);
+		direct_unmap_buf(ranges, (n ?: 1) * sizeof(*ranges));
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		u64 len = ranges[i].hi - ranges[i].lo;
+
+		roots[i].words = buf + off;
+		roots[i].len = len;
+		direct_read_root(buf + off, ranges[i].lo, len);
+		off += len;
+	}
+	ret = mgc_op_gc(&direct_heap, &g, roots, n);
+	direct_unmap_buf(buf, total ?: 8);
+	direct_unmap_buf(roots, (n ?: 1) * sizeof(*roots));
+	direct_unmap_buf(ranges, (n ?: 1) * sizeof(*ranges));
+	/* No background sweeper here: lazy sweeping is left to refills. */
+	if (!ret)
+		direct_copy_out(ug, &g, sizeof(g));
+	return direct_leave(ret, __func__);
+}
+
+static int direct_op_gc_config(struct gcheap_gc_config *uc)
+{
+	struct gcheap_gc_config c;
+	int ret = direct_enter();
+
+	if (!ret)
+		ret = DIRECT_COPY_IN(c, uc, gctrace);
+	if (ret)
+		return ret;
+	ret = mgc_op_config(&direct_heap, &c);
+	if (!ret)
+		direct_copy_out(uc, &c, sizeof(c));
+	return direct_leave(ret, __func__);
+}
+
+/*
+ * The entry points. A system call runs to its end before the caller's
+ * signal handlers do; here the heap code runs in the calling thread and
+ * takes mheap.lock, so signals are blocked for the length of each
+ * operation, as the kernel defers them: a thread that the library stops for
+ * a collection never holds the heap's lock.
+ */
+#define DIRECT_SYSCALL(call)						\
+({									\
+	sigset_t __all, __old;						\
+	int __ret;							\
+									\
+	sigfillset(&__all);						\
+	pthread_sigmask(SIG_BLOCK, &__all, &__old);			\
+	__ret = (call);							\
+	pthread_sigmask(SIG_SETMASK, &__old, NULL);			\
+	__ret;								\
+})
+
+int gcheap_sys_open(void)
+{
+	return DIRECT_SYSCALL(direct_op_open());
+}
+
+int gcheap_sys_api(struct gcheap_api *a)
+{
+	return DIRECT_SYSCALL(direct_op_api(a));
+}
+
+int gcheap_sys_size_classes(struct gcheap_size_classes *sc)
+{
+	return DIRECT_SYSCALL(direct_op_size_classes(sc));
+}
+
+int gcheap_sys_map(size_t len, void **base)
+{
+	return DIRECT_SYSCALL(direct_op_map(len, base));
+}
+
+int gcheap_sys_refill(struct gcheap_refill *r)
+{
+	return DIRECT_SYSCALL(direct_op_refill(r));
+}
+
+int gcheap_sys_alloc(struct gcheap_alloc *a)
+{
+	return DIRECT_SYSCALL(direct_op_alloc(a));
+}
+
+int gcheap_sys_free(struct gcheap_free *f)
+{
+	return DIRECT_SYSCALL(direct_op_free(f));
+}
+
+int gcheap_sys_lookup(struct gcheap_lookup *l)
+{
+	return DIRECT_SYSCALL(direct_op_lookup(l));
+}
+
+int gcheap_sys_stats(struct gcheap_stats *st)
+{
+	return DIRECT_SYSCALL(direct_op_stats(st));
+}
+
+int gcheap_sys_roots(struct gcheap_roots *r)
+{
+	return DIRECT_SYSCALL(direct_op_roots(r));
+}
+
+int gcheap_sys_gc(struct gcheap_gc *g)
+{
+	return DIRECT_SYSCALL(direct_op_gc(g));
+}
+
+int gcheap_sys_gc_config(struct gcheap_gc_config *c)
+{
+	return DIRECT_SYSCALL(direct_op_gc_config(c));
 }
 
 int gcheap_sys_fd(void)

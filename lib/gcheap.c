@@ -17,6 +17,15 @@
  * Every kernel call goes through gcheap_sys.h, so the hosted build runs this
  * file unchanged over a backend that calls the heap code in-process.
  *
+ * For a collection, another thread (gc.c) gives this thread's spans back
+ * while this one is stopped by a signal. So that it never finds the cache
+ * half-updated, every function here that changes the cache outside the fast
+ * path does so inside tc_enter()/tc_leave(), and the fast path itself lies
+ * in a section of its own; the stop signal's handler refuses to stop the
+ * thread in either, and the collector asks again a moment later. Code that
+ * may wait for a collection (registering the thread, running a collection
+ * the kernel said is due) runs outside both.
+ *
  * Sections: geometry and state; the thread cache; set-up; allocation; free
  * and lookup; statistics.
  */
@@ -30,25 +39,10 @@
 #include <linux/gcheap.h>
 
 #include "gcheap.h"
+#include "gcheap_int.h"
 #include "gcheap_sys.h"
 
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
-
-/* The library is built with -fvisibility=hidden; this is its API. */
-#define GCHEAP_EXPORT	__attribute__((visibility("default")))
-
 /* ================ Geometry and state ================ */
-
-/*
- * Size classes the thread cache has room for. Go's table, which the module
- * uses, has 68; the slack lets a module with a few more classes work with
- * this library. Each span class costs a thread 312 bytes of TLS.
- */
-#define TC_MAX_CLASSES		80
-#define TC_MAX_SPANCLASSES	(2 * TC_MAX_CLASSES)
-#define TC_ACTIVE_WORDS		((TC_MAX_SPANCLASSES + 63) / 64)
-#define TC_WORDS		GCHEAP_SPAN_BITMAP_WORDS
 
 /*
  * size -> size class, in two tables as Go's size_to_class8 and
@@ -79,116 +73,33 @@ enum heap_opts_state {
 	HEAP_OPTS_TAKEN,	/* set-up has started: too late for options */
 };
 
-/**
- * struct gcheap_state - the process's heap, as the library sees it
- * @once: runs heap_init_once() once per process
- * @opts_lock: protects @opts_state and @opts
- * @opts_state: enum heap_opts_state
- * @opts: options gcheap_init_opts() left for set-up
- * @ready: set (release) when set-up succeeded; read with acquire by calls
- *	that must not start a set-up themselves
- * @init_error: errno of a failed set-up, 0 otherwise
- * @dead: EPERM in a child forked after set-up: the heap is the parent's
- * @key: thread-exit hook giving a dying thread's cached spans back
- * @arena_base: start of the arena
- * @arena_end: end of the arena
- * @api: the module's GCHEAP_IOC_API answer
- * @nclasses: size classes of the heap, class 0 included
- * @classes: the module's size-class table
- */
-struct gcheap_state {
-	pthread_once_t once;
-	pthread_mutex_t opts_lock;
-	int opts_state;
-	struct gcheap_options opts;
-	int ready;
-	int init_error;
-	int dead;
-	pthread_key_t key;
-	uintptr_t arena_base;
-	uintptr_t arena_end;
-	struct gcheap_api api;
-	unsigned int nclasses;
-	struct gcheap_size_class classes[TC_MAX_CLASSES];
-};
-
-static struct gcheap_state heap = {
+struct gcheap_state gch_heap = {
 	.once = PTHREAD_ONCE_INIT,
 	.opts_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 /* ================ The thread cache ================ */
 
-/**
- * struct tc_span - the span a thread caches for one span class
- * @base: address of slot 0; 0 when nothing is cached
- * @elemsize: slot size
- * @cursor: index of the first word of @free that may have a bit set; the
- *	words before it are zero, so the fast path never rescans them
- * @nwords: words of @free covering the span's slots; 0 when nothing is
- *	cached, which makes the fast path of an empty entry fail at once
- * @needzero: the kernel said the free slots may hold old data
- * @nelems: slots in the span
- * @free: slot i not handed out yet (bit i % 64 of word i / 64)
- * @handed: @free as the kernel handed the span out. A slot set here and
- *	clear in @free was handed out by this thread; the bitmap given back is
- *	masked with it, so a corrupted cache cannot claim slots the kernel never
- *	offered.
- *
- * The fields the fast path reads come first, with the start of @free, so a
- * typical allocation touches one cache line of the entry.
- */
-struct tc_span {
-	uintptr_t base;
-	uint32_t elemsize;
-	uint16_t cursor;
-	uint16_t nwords;
-	uint32_t needzero;
-	uint32_t nelems;
-	uint64_t free[TC_WORDS];
-	uint64_t handed[TC_WORDS];
-};
-
-/**
- * struct tc_hot - what the fast path reads for one span class
- * @bits: the free slots of word @cursor of the span's bitmap (Go's
- *	allocCache). While a span is cached this copy is the authoritative one
- *	for that word: tc_sync() writes it back before the bitmap is read.
- * @wbase: address of slot @cursor * 64 of the span
- * @elemsize: slot size
- * @needzero: the span's free slots may hold old data
- *
- * 32 bytes, so the entry of a span class is found with a shift and one
- * allocation reads and writes one cache line.
- */
-struct tc_hot {
-	uint64_t bits;
-	uintptr_t wbase;
-	uint64_t elemsize;
-	uint64_t needzero;
-};
-
-/**
- * struct tc - a thread's cache
- * @hot: per span class, the fast path's window on the span's bitmap
- * @span: indexed by span class (entries 0 and 1, class 0, stay empty)
- * @active: bit set for every span class with a span cached, so lookups and
- *	flushes visit only those
- * @registered: the thread-exit hook is armed for this thread
- */
-struct tc {
-	struct tc_hot hot[TC_MAX_SPANCLASSES];
-	struct tc_span span[TC_MAX_SPANCLASSES];
-	uint64_t active[TC_ACTIVE_WORDS];
-	bool registered;
-};
+__thread struct tc gch_tc __attribute__((tls_model("initial-exec")));
 
 /*
- * Initial-exec TLS: the fast path finds its cache at a fixed offset from the
- * thread pointer, with no call to __tls_get_addr. The price is that the
- * shared library cannot be dlopen()ed (see gcheap.h).
+ * The code of the inlined fast path (gcheap_malloc() and friends) lies in
+ * this section, so that the stop signal's handler can tell from the
+ * interrupted instruction whether the thread is between reading its cache
+ * and writing it back (gch_in_fast_path()). GCC does not split functions
+ * with a section of their own into hot and cold parts, so no piece of them
+ * lands elsewhere; noinline keeps copies of them out of other functions.
  */
-static __thread struct tc tc __attribute__((tls_model("initial-exec")));
+#define GCHEAP_FAST_SECTION \
+	__attribute__((section("gcheap_fastpath"), noinline))
+extern const char __start_gcheap_fastpath[] __attribute__((visibility("hidden")));
+extern const char __stop_gcheap_fastpath[] __attribute__((visibility("hidden")));
+
+bool gch_in_fast_path(uintptr_t pc)
+{
+	return pc >= (uintptr_t)__start_gcheap_fastpath &&
+	       pc < (uintptr_t)__stop_gcheap_fastpath;
+}
 
 static inline unsigned int size_to_class(size_t size)
 {
@@ -206,13 +117,16 @@ static inline bool tc_slot_free(const struct tc_span *s, unsigned int idx)
 	return s->free[idx / 64] & (1ULL << (idx % 64));
 }
 
-/* Write the fast path's copy of the current word back into the bitmap. */
-static inline void tc_sync(unsigned int spc)
+/*
+ * Write the fast path's copy of the current word back into the bitmap of
+ * cache @c: the calling thread's own, or a stopped thread's.
+ */
+static inline void tc_sync(struct tc *c, unsigned int spc)
 {
-	struct tc_span *s = &tc.span[spc];
+	struct tc_span *s = &c->span[spc];
 
 	if (s->cursor < s->nwords)
-		s->free[s->cursor] = tc.hot[spc].bits;
+		s->free[s->cursor] = c->hot[spc].bits;
 }
 
 /*
@@ -223,11 +137,11 @@ static inline void tc_sync(unsigned int spc)
  */
 static void *tc_next(unsigned int spc)
 {
-	struct tc_span *s = &tc.span[spc];
-	struct tc_hot *h = &tc.hot[spc];
+	struct tc_span *s = &gch_tc.span[spc];
+	struct tc_hot *h = &gch_tc.hot[spc];
 	unsigned int w;
 
-	tc_sync(spc);
+	tc_sync(&gch_tc, spc);
 	for (w = s->cursor; w < s->nwords; s->cursor = ++w) {
 		uint64_t bits = s->free[w];
 
@@ -244,11 +158,11 @@ static void *tc_next(unsigned int spc)
 	return NULL;
 }
 
-static void tc_clear(unsigned int spc)
+static void tc_clear(struct tc *c, unsigned int spc)
 {
-	memset(&tc.hot[spc], 0, sizeof(tc.hot[spc]));
-	memset(&tc.span[spc], 0, sizeof(tc.span[spc]));
-	tc.active[spc / 64] &= ~(1ULL << (spc % 64));
+	memset(&c->hot[spc], 0, sizeof(c->hot[spc]));
+	memset(&c->span[spc], 0, sizeof(c->span[spc]));
+	c->active[spc / 64] &= ~(1ULL << (spc % 64));
 }
 
 /* The bitmap to give back: the slots still free, of those handed out. */
@@ -267,17 +181,17 @@ static void tc_left_free(const struct tc_span *s, __u64 *out)
  */
 static int tc_install(unsigned int spc, const struct gcheap_refill *r)
 {
-	const struct gcheap_size_class *c = &heap.classes[spc >> 1];
+	const struct gcheap_size_class *c = &gch_heap.classes[spc >> 1];
 	uint64_t span_bytes = (uint64_t)c->npages << GCHEAP_PAGE_SHIFT;
-	struct tc_span *s = &tc.span[spc];
+	struct tc_span *s = &gch_tc.span[spc];
 	uint64_t any = 0;
 	unsigned int w, nwords;
 
 	if (r->elemsize != c->size || !r->nelems ||
-	    r->nelems > heap.api.span_max_elems ||
+	    r->nelems > gch_heap.api.span_max_elems ||
 	    (uint64_t)r->nelems * r->elemsize > span_bytes ||
-	    r->base % GCHEAP_PAGE_SIZE || r->base < heap.arena_base ||
-	    r->base > heap.arena_end || heap.arena_end - r->base < span_bytes)
+	    r->base % GCHEAP_PAGE_SIZE || r->base < gch_heap.arena_base ||
+	    r->base > gch_heap.arena_end || gch_heap.arena_end - r->base < span_bytes)
 		return EPROTO;
 
 	nwords = (r->nelems + 63) / 64;
@@ -300,11 +214,11 @@ static int tc_install(unsigned int spc, const struct gcheap_refill *r)
 	s->cursor = 0;
 	s->nwords = nwords;
 	s->needzero = r->out_flags & GCHEAP_SPAN_NEEDZERO;
-	tc.hot[spc].bits = s->free[0];
-	tc.hot[spc].wbase = s->base;
-	tc.hot[spc].elemsize = s->elemsize;
-	tc.hot[spc].needzero = s->needzero;
-	tc.active[spc / 64] |= 1ULL << (spc % 64);
+	gch_tc.hot[spc].bits = s->free[0];
+	gch_tc.hot[spc].wbase = s->base;
+	gch_tc.hot[spc].elemsize = s->elemsize;
+	gch_tc.hot[spc].needzero = s->needzero;
+	gch_tc.active[spc / 64] |= 1ULL << (spc % 64);
 	return 0;
 }
 
@@ -312,11 +226,13 @@ static int tc_install(unsigned int spc, const struct gcheap_refill *r)
  * tc_refill() - give the exhausted span of @spc back and cache the next one.
  * Returns 0 or a positive errno. The kernel changes nothing when REFILL
  * fails, so on failure the old span stays cached (and exhausted), and the
- * next allocation of the class tries again.
+ * next allocation of the class tries again. The caller is inside
+ * tc_enter(); a reply saying a collection is due sets tc.gc_due, which the
+ * allocation acts on once it has left the cache code.
  */
 static int tc_refill(unsigned int spc)
 {
-	struct tc_span *s = &tc.span[spc];
+	struct tc_span *s = &gch_tc.span[spc];
 	struct gcheap_refill r = {
 		.size = sizeof(r),
 		.spanclass = spc,
@@ -325,13 +241,13 @@ static int tc_refill(unsigned int spc)
 
 	if (s->base) {
 		r.old_base = s->base;
-		tc_sync(spc);
+		tc_sync(&gch_tc, spc);
 		tc_left_free(s, r.free);
 	}
 	err = -gcheap_sys_refill(&r);
 	if (err)
 		return err;
-	tc_clear(spc);
+	tc_clear(&gch_tc, spc);
 	if (!r.base)
 		return EPROTO;
 	err = tc_install(spc, &r);
@@ -349,26 +265,23 @@ static int tc_refill(unsigned int spc)
 
 		memcpy(back.free, r.free, sizeof(back.free));
 		gcheap_sys_refill(&back);
-		tc_clear(spc);
+		tc_clear(&gch_tc, spc);
 		return err;
 	}
-	/*
-	 * Arm the thread-exit hook on the thread's first span. Failure (no
-	 * memory for the key's slot) only means the spans stay cached if the
-	 * thread exits; the next refill tries again.
-	 */
-	if (unlikely(!tc.registered) && !pthread_setspecific(heap.key, &tc))
-		tc.registered = true;
+	if (unlikely(r.out_flags & GCHEAP_GC_DUE))
+		gch_note_gc_due();
 	return 0;
 }
 
 /*
- * tc_release() - give the span of @spc back (RELEASE_ONLY). On failure the
- * span stays cached unless @force (a dying thread cannot keep it).
+ * tc_release() - give the span of @spc of cache @c back (RELEASE_ONLY). On
+ * failure the span stays cached unless @force (a dying thread cannot keep
+ * it). @c is the calling thread's cache, inside tc_enter(), or a thread's
+ * that is stopped for a collection.
  */
-static int tc_release(unsigned int spc, bool force)
+static int tc_release(struct tc *c, unsigned int spc, bool force)
 {
-	struct tc_span *s = &tc.span[spc];
+	struct tc_span *s = &c->span[spc];
 	struct gcheap_refill r = {
 		.size = sizeof(r),
 		.flags = GCHEAP_REFILL_RELEASE_ONLY,
@@ -377,29 +290,36 @@ static int tc_release(unsigned int spc, bool force)
 	};
 	int err;
 
-	tc_sync(spc);
+	tc_sync(c, spc);
 	tc_left_free(s, r.free);
 	err = -gcheap_sys_refill(&r);
 	if (!err || force)
-		tc_clear(spc);
+		tc_clear(c, spc);
 	return err;
 }
 
-/* Give back every span the calling thread caches. Returns the first error. */
-static int tc_flush(bool force)
+/**
+ * gch_tc_flush() - give back every span a thread caches
+ * @c: the calling thread's cache (inside tc_enter()), or the cache of a
+ *	thread stopped for a collection
+ * @force: forget the spans the kernel refuses (a dying thread's)
+ *
+ * Return: 0 or the first positive errno.
+ */
+int gch_tc_flush(struct tc *c, bool force)
 {
 	unsigned int w;
 	int first = 0;
 
 	for (w = 0; w < TC_ACTIVE_WORDS; w++) {
-		uint64_t m = tc.active[w];
+		uint64_t m = c->active[w];
 
 		while (m) {
 			unsigned int spc = w * 64 + __builtin_ctzll(m);
 			int err;
 
 			m &= m - 1;
-			err = tc_release(spc, force);
+			err = tc_release(c, spc, force);
 			if (err && !first)
 				first = err;
 		}
@@ -407,17 +327,15 @@ static int tc_flush(bool force)
 	return first;
 }
 
-/* The pthread key destructor: runs in a thread that exits. */
+/*
+ * The pthread key destructor, run in a thread that exits: its spans go back
+ * and it leaves the thread registry (gc.c).
+ */
 static void tc_thread_exit(void *unused)
 {
 	(void)unused;
-	/*
-	 * Cleared first: a later destructor of another key that allocates
-	 * re-arms the hook, and glibc then runs this again.
-	 */
-	tc.registered = false;
-	if (!heap.dead)
-		tc_flush(true);
+	if (!gch_heap.dead)
+		gch_thread_exit();
 }
 
 /*
@@ -429,18 +347,18 @@ static struct tc_span *tc_find(uintptr_t addr, unsigned int *idx)
 	unsigned int w;
 
 	for (w = 0; w < TC_ACTIVE_WORDS; w++) {
-		uint64_t m = tc.active[w];
+		uint64_t m = gch_tc.active[w];
 
 		while (m) {
 			unsigned int spc = w * 64 + __builtin_ctzll(m);
-			struct tc_span *s = &tc.span[spc];
+			struct tc_span *s = &gch_tc.span[spc];
 
 			m &= m - 1;
 			if (addr >= s->base &&
 			    addr - s->base < (uintptr_t)s->nelems * s->elemsize) {
 				*idx = (addr - s->base) / s->elemsize;
 				/* The caller reads the bitmap. */
-				tc_sync(spc);
+				tc_sync(&gch_tc, spc);
 				return s;
 			}
 		}
@@ -458,9 +376,9 @@ static struct tc_span *tc_find(uintptr_t addr, unsigned int *idx)
  */
 static void heap_atfork_child(void)
 {
-	if (__atomic_load_n(&heap.ready, __ATOMIC_RELAXED))
-		heap.dead = EPERM;
-	memset(&tc, 0, sizeof(tc));
+	if (__atomic_load_n(&gch_heap.ready, __ATOMIC_RELAXED))
+		gch_heap.dead = EPERM;
+	memset(&gch_tc, 0, sizeof(gch_tc));
 }
 
 /* Parse GCHEAP_ARENA_SIZE: bytes with an optional K, M, G or T suffix. */
@@ -505,43 +423,43 @@ static int heap_parse_size(const char *str, uint64_t *out)
 /* Read and check the size-class table; build the size -> class tables. */
 static int heap_load_classes(void)
 {
-	unsigned int n = heap.api.num_size_classes, i, c;
+	unsigned int n = gch_heap.api.num_size_classes, i, c;
 	struct gcheap_size_classes sc = {
 		.size = sizeof(sc),
 		.count = n,
-		.table = (uintptr_t)heap.classes,
+		.table = (uintptr_t)gch_heap.classes,
 	};
 	int err;
 
 	err = -gcheap_sys_size_classes(&sc);
 	if (err)
 		return err;
-	if (sc.count != n || heap.classes[0].size != 0)
+	if (sc.count != n || gch_heap.classes[0].size != 0)
 		return EPROTO;
 	for (i = 1; i < n; i++) {
-		const struct gcheap_size_class *cl = &heap.classes[i];
+		const struct gcheap_size_class *cl = &gch_heap.classes[i];
 		uint64_t span_bytes = (uint64_t)cl->npages << GCHEAP_PAGE_SHIFT;
 
-		if (cl->size <= heap.classes[i - 1].size || cl->size % 8 ||
+		if (cl->size <= gch_heap.classes[i - 1].size || cl->size % 8 ||
 		    !cl->npages || cl->size > span_bytes ||
-		    span_bytes / cl->size > heap.api.span_max_elems)
+		    span_bytes / cl->size > gch_heap.api.span_max_elems)
 			return EPROTO;
 	}
-	if (heap.classes[n - 1].size != GCHEAP_MAX_SMALL_SIZE)
+	if (gch_heap.classes[n - 1].size != GCHEAP_MAX_SMALL_SIZE)
 		return EPROTO;
-	heap.nclasses = n;
+	gch_heap.nclasses = n;
 
 	/*
 	 * Entry i serves sizes up to i * step: the smallest class at least
 	 * that big. Size 0 shares class 1's entry (a unique smallest object).
 	 */
 	for (i = 0, c = 1; i < CLASS8_LEN; i++) {
-		while (heap.classes[c].size < i * 8)
+		while (gch_heap.classes[c].size < i * 8)
 			c++;
 		__atomic_store_n(&size_to_class8[i], c, __ATOMIC_RELAXED);
 	}
 	for (i = 0; i < CLASS128_LEN; i++) {
-		while (heap.classes[c].size < SMALL_STEP8_MAX + i * 128)
+		while (gch_heap.classes[c].size < SMALL_STEP8_MAX + i * 128)
 			c++;
 		__atomic_store_n(&size_to_class128[i], c, __ATOMIC_RELAXED);
 	}
@@ -570,7 +488,7 @@ static int heap_map_arena(size_t asked)
 			return EFBIG;
 		size = (size + GCHEAP_PAGE_SIZE - 1) & ~(GCHEAP_PAGE_SIZE - 1);
 	} else {
-		max = heap.api.arena_max & ~(GCHEAP_PAGE_SIZE - 1);
+		max = gch_heap.api.arena_max & ~(GCHEAP_PAGE_SIZE - 1);
 		size = max < ARENA_DEFAULT_MAX ? max : ARENA_DEFAULT_MAX;
 		if (size > SIZE_MAX)
 			size = SIZE_MAX & ~(GCHEAP_PAGE_SIZE - 1);
@@ -591,8 +509,8 @@ static int heap_map_arena(size_t asked)
 	}
 	if (err)
 		return err;
-	heap.arena_base = (uintptr_t)base;
-	heap.arena_end = (uintptr_t)base + size;
+	gch_heap.arena_base = (uintptr_t)base;
+	gch_heap.arena_end = (uintptr_t)base + size;
 	return 0;
 }
 
@@ -600,7 +518,7 @@ static int heap_init(const struct gcheap_options *opts)
 {
 	const uint64_t needed = GCHEAP_FEATURE_CACHED_SPANS |
 				GCHEAP_FEATURE_FREE_LOOKUP;
-	struct gcheap_api *api = &heap.api;
+	struct gcheap_api *api = &gch_heap.api;
 	int err;
 
 	err = -gcheap_sys_open();
@@ -631,10 +549,13 @@ static int heap_init(const struct gcheap_options *opts)
 	err = heap_map_arena(opts->arena_size);
 	if (err)
 		return err;
-	err = pthread_key_create(&heap.key, tc_thread_exit);
+	err = pthread_key_create(&gch_heap.key, tc_thread_exit);
 	if (err)
 		return err;
-	return pthread_atfork(NULL, NULL, heap_atfork_child);
+	err = pthread_atfork(NULL, NULL, heap_atfork_child);
+	if (err)
+		return err;
+	return gch_gc_init(opts);
 }
 
 static void heap_init_once(void)
@@ -642,27 +563,27 @@ static void heap_init_once(void)
 	struct gcheap_options opts = { .size = sizeof(opts) };
 	int err;
 
-	pthread_mutex_lock(&heap.opts_lock);
-	if (heap.opts_state == HEAP_OPTS_SET)
-		opts = heap.opts;
-	heap.opts_state = HEAP_OPTS_TAKEN;
-	pthread_mutex_unlock(&heap.opts_lock);
+	pthread_mutex_lock(&gch_heap.opts_lock);
+	if (gch_heap.opts_state == HEAP_OPTS_SET)
+		opts = gch_heap.opts;
+	gch_heap.opts_state = HEAP_OPTS_TAKEN;
+	pthread_mutex_unlock(&gch_heap.opts_lock);
 
 	err = heap_init(&opts);
 	if (err) {
-		heap.init_error = err;
+		gch_heap.init_error = err;
 		return;
 	}
-	__atomic_store_n(&heap.ready, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&gch_heap.ready, 1, __ATOMIC_RELEASE);
 }
 
 /* Set the heap up if needed. Returns 0 or the errno every call reports. */
-static int heap_setup(void)
+int gch_heap_setup(void)
 {
-	pthread_once(&heap.once, heap_init_once);
-	if (unlikely(heap.init_error))
-		return heap.init_error;
-	return heap.dead;
+	pthread_once(&gch_heap.once, heap_init_once);
+	if (unlikely(gch_heap.init_error))
+		return gch_heap.init_error;
+	return gch_heap.dead;
 }
 
 /*
@@ -671,16 +592,16 @@ static int heap_setup(void)
  */
 static int heap_check(void)
 {
-	if (unlikely(heap.dead))
-		return heap.dead;
-	if (!__atomic_load_n(&heap.ready, __ATOMIC_ACQUIRE))
+	if (unlikely(gch_heap.dead))
+		return gch_heap.dead;
+	if (!__atomic_load_n(&gch_heap.ready, __ATOMIC_ACQUIRE))
 		return ENOENT;
 	return 0;
 }
 
 GCHEAP_EXPORT int gcheap_init(void)
 {
-	int err = heap_setup();
+	int err = gch_heap_setup();
 
 	if (err) {
 		errno = err;
@@ -694,7 +615,7 @@ GCHEAP_EXPORT int gcheap_init_opts(const struct gcheap_options *opts)
 	struct gcheap_options o = { .size = sizeof(o) };
 	int err = 0;
 
-	if (!opts || heap.dead)
+	if (!opts || gch_heap.dead)
 		return gcheap_init();
 	if (opts->size < offsetof(struct gcheap_options, arena_size) +
 			 sizeof(opts->arena_size)) {
@@ -715,14 +636,14 @@ GCHEAP_EXPORT int gcheap_init_opts(const struct gcheap_options *opts)
 	memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
 	o.size = sizeof(o);
 
-	pthread_mutex_lock(&heap.opts_lock);
-	if (heap.opts_state == HEAP_OPTS_NONE) {
-		heap.opts = o;
-		heap.opts_state = HEAP_OPTS_SET;
+	pthread_mutex_lock(&gch_heap.opts_lock);
+	if (gch_heap.opts_state == HEAP_OPTS_NONE) {
+		gch_heap.opts = o;
+		gch_heap.opts_state = HEAP_OPTS_SET;
 	} else {
 		err = EBUSY;
 	}
-	pthread_mutex_unlock(&heap.opts_lock);
+	pthread_mutex_unlock(&gch_heap.opts_lock);
 	if (err) {
 		errno = err;
 		return -1;
@@ -732,7 +653,7 @@ GCHEAP_EXPORT int gcheap_init_opts(const struct gcheap_options *opts)
 
 GCHEAP_EXPORT int gcheap_fd(void)
 {
-	int err = heap_setup();
+	int err = gch_heap_setup();
 	int fd;
 
 	if (err) {
@@ -763,18 +684,26 @@ static __attribute__((noinline)) void *alloc_large(size_t size,
 		.flags = noscan ? GCHEAP_ALLOC_NOSCAN : 0,
 		.bytes = size,
 	};
+	void *p;
 	int err;
 
-	err = heap_setup();
+	err = gch_heap_setup();
+	if (!err)
+		err = gch_thread_ensure();
 	if (err)
 		return alloc_fail(err);
 	err = -gcheap_sys_alloc(&a);
 	if (err)
 		return alloc_fail(err);
-	if (a.addr < heap.arena_base || a.addr >= heap.arena_end ||
-	    a.usable < size || heap.arena_end - a.addr < a.usable)
+	if (a.addr < gch_heap.arena_base || a.addr >= gch_heap.arena_end ||
+	    a.usable < size || gch_heap.arena_end - a.addr < a.usable)
 		return alloc_fail(EPROTO);
-	return (void *)(uintptr_t)a.addr;
+	p = (void *)(uintptr_t)a.addr;
+	if (unlikely(a.out_flags & GCHEAP_GC_DUE)) {
+		gch_note_gc_due();
+		gch_gc_due(p);
+	}
+	return p;
 }
 
 /*
@@ -788,32 +717,85 @@ static __attribute__((noinline)) void *alloc_small_slow(size_t size,
 	unsigned int spc;
 	struct tc_span *s;
 	void *p;
-	int err;
+	int err = 0;
 
 	/*
 	 * Before set-up the size tables are zero, which selects the never
-	 * filled entry of class 0, so nothing is found until heap_setup().
+	 * filled entry of class 0, so nothing is found until gch_heap_setup().
 	 */
+	tc_enter();
+	spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
+	p = tc_next(spc);
+	if (likely(p))
+		goto out;
+	tc_leave();
+
+	/*
+	 * Registration may wait for a collection to end, and that collection
+	 * must be able to stop this thread: it happens outside tc_enter().
+	 */
+	err = gch_heap_setup();
+	if (!err)
+		err = gch_thread_ensure();
+	if (err)
+		return alloc_fail(err);
+	if (unlikely(gch_tc.exited))
+		return gch_alloc_exiting(size, noscan);
+
+	tc_enter();
 	spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
 	p = tc_next(spc);
 	if (!p) {
-		err = heap_setup();
-		if (err)
-			return alloc_fail(err);
-		spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
-		p = tc_next(spc);
-	}
-	s = &tc.span[spc];
-	if (!p) {
 		err = tc_refill(spc);
-		if (err)
-			return alloc_fail(err);
 		/* tc_install() checked the new span has a free slot. */
-		p = tc_next(spc);
+		if (!err)
+			p = tc_next(spc);
 	}
-	if (s->needzero)
+out:
+	s = &gch_tc.span[spc];
+	if (p && s->needzero)
 		memset(p, 0, s->elemsize);
+	tc_leave();
+	if (!p)
+		return alloc_fail(err);
+	if (unlikely(gch_tc.gc_due))
+		gch_gc_due(p);
 	return p;
+}
+
+/**
+ * gch_alloc_exiting() - a small object for a thread whose exit hook has run
+ * @size: bytes wanted
+ * @noscan: the object holds no pointers
+ *
+ * The thread has left the registry for good (a destructor of another
+ * pthread key that runs after ours allocates), so it may cache nothing: it
+ * takes a span, one slot of it, and gives the span back at once, with the
+ * registry locked so that no collection finds the span cached.
+ *
+ * Return: the object, or NULL with errno set.
+ */
+void *gch_alloc_exiting(size_t size, unsigned int noscan)
+{
+	unsigned int spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
+	struct tc_span *s = &gch_tc.span[spc];
+	void *p = NULL;
+	int err;
+
+	gch_threads_lock();
+	tc_enter();
+	err = tc_refill(spc);
+	if (!err) {
+		p = tc_next(spc);
+		if (s->needzero)
+			memset(p, 0, s->elemsize);
+		tc_release(&gch_tc, spc, true);
+	}
+	tc_leave();
+	/* A thread outside the registry leaves collecting to the others. */
+	gch_tc.gc_due = false;
+	gch_threads_unlock();
+	return p ? p : alloc_fail(err);
 }
 
 /*
@@ -846,7 +828,7 @@ gcheap_alloc(size_t size, unsigned int noscan)
 {
 	if (likely(size <= GCHEAP_MAX_SMALL_SIZE)) {
 		struct tc_hot *h =
-			&tc.hot[GCHEAP_SPANCLASS(size_to_class(size), noscan)];
+			&gch_tc.hot[GCHEAP_SPANCLASS(size_to_class(size), noscan)];
 		uint64_t bits = h->bits;
 
 		if (likely(bits)) {
@@ -863,17 +845,18 @@ gcheap_alloc(size_t size, unsigned int noscan)
 	return alloc_large(size, noscan);
 }
 
-GCHEAP_EXPORT void *gcheap_malloc(size_t size)
+GCHEAP_EXPORT GCHEAP_FAST_SECTION void *gcheap_malloc(size_t size)
 {
 	return gcheap_alloc(size, 0);
 }
 
-GCHEAP_EXPORT void *gcheap_malloc_atomic(size_t size)
+GCHEAP_EXPORT GCHEAP_FAST_SECTION void *gcheap_malloc_atomic(size_t size)
 {
 	return gcheap_alloc(size, 1);
 }
 
-GCHEAP_EXPORT void *gcheap_calloc(size_t nmemb, size_t size)
+GCHEAP_EXPORT GCHEAP_FAST_SECTION void *gcheap_calloc(size_t nmemb,
+							 size_t size)
 {
 	size_t bytes;
 
@@ -886,7 +869,7 @@ GCHEAP_EXPORT void *gcheap_calloc(size_t nmemb, size_t size)
 static size_t alloc_usable(size_t size)
 {
 	if (size <= GCHEAP_MAX_SMALL_SIZE)
-		return heap.classes[size_to_class(size)].size;
+		return gch_heap.classes[size_to_class(size)].size;
 	if (size > SIZE_MAX - (GCHEAP_PAGE_SIZE - 1))
 		return 0;
 	return (size + GCHEAP_PAGE_SIZE - 1) & ~(GCHEAP_PAGE_SIZE - 1);
@@ -903,6 +886,7 @@ GCHEAP_EXPORT void gcheap_free(void *ptr)
 	};
 	struct tc_span *s;
 	unsigned int idx;
+	bool never_handed;
 	int err;
 
 	if (!ptr)
@@ -910,7 +894,7 @@ GCHEAP_EXPORT void gcheap_free(void *ptr)
 	err = heap_check();
 	if (err)
 		goto fail;
-	if (addr < heap.arena_base || addr >= heap.arena_end) {
+	if (addr < gch_heap.arena_base || addr >= gch_heap.arena_end) {
 		err = ENOENT;
 		goto fail;
 	}
@@ -920,9 +904,12 @@ GCHEAP_EXPORT void gcheap_free(void *ptr)
 	 * kernel cannot tell, as it learns which cached slots were used only
 	 * when the span goes back; it would count a bad free then.
 	 */
+	tc_enter();
 	s = tc_find(addr, &idx);
-	if (s && addr == s->base + (uintptr_t)idx * s->elemsize &&
-	    tc_slot_free(s, idx)) {
+	never_handed = s && addr == s->base + (uintptr_t)idx * s->elemsize &&
+		       tc_slot_free(s, idx);
+	tc_leave();
+	if (never_handed) {
 		err = EALREADY;
 		goto fail;
 	}
@@ -939,19 +926,23 @@ static int heap_lookup(const void *ptr, struct gcheap_lookup *l)
 	uintptr_t addr = (uintptr_t)ptr;
 	struct tc_span *s;
 	unsigned int idx;
+	bool still_free;
 	int err;
 
 	err = heap_check();
 	if (err)
 		return err;
-	if (addr < heap.arena_base || addr >= heap.arena_end)
+	if (addr < gch_heap.arena_base || addr >= gch_heap.arena_end)
 		return ENOENT;
 	/*
 	 * The kernel counts every handed-out slot of a cached span as live;
 	 * only the caching thread knows which are still free.
 	 */
+	tc_enter();
 	s = tc_find(addr, &idx);
-	if (s && tc_slot_free(s, idx))
+	still_free = s && tc_slot_free(s, idx);
+	tc_leave();
+	if (still_free)
 		return ENOENT;
 	memset(l, 0, sizeof(*l));
 	l->size = sizeof(*l);
@@ -994,7 +985,7 @@ GCHEAP_EXPORT void *gcheap_realloc(void *ptr, size_t size)
 	int err, saved;
 
 	if (!ptr)
-		return gcheap_alloc(size, 0);
+		return gcheap_malloc(size);
 	err = heap_check();
 	if (err)
 		return alloc_fail(err);
@@ -1003,15 +994,20 @@ GCHEAP_EXPORT void *gcheap_realloc(void *ptr, size_t size)
 	 * system call: realloc() of a freed object is undefined anyway, so
 	 * only "never handed out" has to be caught.
 	 */
+	tc_enter();
 	s = tc_find(addr, &idx);
 	if (s) {
 		if (tc_slot_free(s, idx))
-			return alloc_fail(ENOENT);
-		if (addr != s->base + (uintptr_t)idx * s->elemsize)
-			return alloc_fail(EINVAL);
+			err = ENOENT;
+		else if (addr != s->base + (uintptr_t)idx * s->elemsize)
+			err = EINVAL;
 		usable = s->elemsize;
-		noscan = (s - tc.span) & 1;
-	} else {
+		noscan = (s - gch_tc.span) & 1;
+	}
+	tc_leave();
+	if (err)
+		return alloc_fail(err);
+	if (!s) {
 		err = heap_lookup(ptr, &l);
 		if (err)
 			return alloc_fail(err);
@@ -1023,7 +1019,8 @@ GCHEAP_EXPORT void *gcheap_realloc(void *ptr, size_t size)
 	if (alloc_usable(size) == usable)
 		return ptr;
 
-	p = gcheap_alloc(size, noscan);
+	/* Through the entry points, whose fast path a stop signal recognises. */
+	p = noscan ? gcheap_malloc_atomic(size) : gcheap_malloc(size);
 	if (!p)
 		return NULL;
 	memcpy(p, ptr, size < usable ? size : usable);
@@ -1039,13 +1036,15 @@ GCHEAP_EXPORT int gcheap_flush_cache(void)
 {
 	int err;
 
-	if (heap.dead) {
-		errno = heap.dead;
+	if (gch_heap.dead) {
+		errno = gch_heap.dead;
 		return -1;
 	}
-	if (!__atomic_load_n(&heap.ready, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&gch_heap.ready, __ATOMIC_ACQUIRE))
 		return 0;
-	err = tc_flush(false);
+	tc_enter();
+	err = gch_tc_flush(&gch_tc, false);
+	tc_leave();
 	if (err) {
 		errno = err;
 		return -1;
@@ -1069,25 +1068,27 @@ GCHEAP_EXPORT int gcheap_heap_stats(struct gcheap_heap_stats *stats,
 		errno = EINVAL;
 		return -1;
 	}
-	err = heap_setup();
+	err = gch_heap_setup();
 	if (err)
 		goto fail;
 	/*
 	 * A span the kernel refuses stays cached and is counted in
 	 * cached_spans; the statistics are still worth having.
 	 */
-	tc_flush(false);
-	st.nclasses = heap.nclasses;
+	tc_enter();
+	gch_tc_flush(&gch_tc, false);
+	tc_leave();
+	st.nclasses = gch_heap.nclasses;
 	err = -gcheap_sys_stats(&st);
 	if (err)
 		goto fail;
-	if (st.nclasses != heap.nclasses) {
+	if (st.nclasses != gch_heap.nclasses) {
 		err = EPROTO;
 		goto fail;
 	}
 
 	*stats = (struct gcheap_heap_stats) {
-		.arena_size = heap.arena_end - heap.arena_base,
+		.arena_size = gch_heap.arena_end - gch_heap.arena_base,
 		.heap_sys = st.heap_sys,
 		.heap_inuse = st.heap_inuse,
 		.heap_idle = st.heap_idle,
@@ -1100,18 +1101,18 @@ GCHEAP_EXPORT int gcheap_heap_stats(struct gcheap_heap_stats *stats,
 		.refills = st.refills,
 		.bad_frees = st.bad_frees,
 	};
-	for (i = 0; i < nclasses && i < heap.nclasses; i++) {
+	for (i = 0; i < nclasses && i < gch_heap.nclasses; i++) {
 		classes[i] = (struct gcheap_size_class_stats) {
 			.size_class = i,
-			.elemsize = heap.classes[i].size,
-			.span_pages = i ? heap.classes[i].npages : 0,
+			.elemsize = gch_heap.classes[i].size,
+			.span_pages = i ? gch_heap.classes[i].npages : 0,
 			.mallocs = rows[i].mallocs,
 			.frees = rows[i].frees,
 			.spans = rows[i].spans,
 			.bytes_inuse = rows[i].bytes_inuse,
 		};
 	}
-	return heap.nclasses;
+	return gch_heap.nclasses;
 fail:
 	errno = err;
 	return -1;

@@ -9,6 +9,32 @@
  * per-thread cache of spans with no system call; larger objects, explicit
  * frees and lookups go to the kernel.
  *
+ * Garbage collection: objects no longer reachable are reclaimed by the
+ * kernel's collector, automatically when the heap has grown by GOGC percent
+ * (gcheap_set_gc_percent(), default 100) over what the last collection found
+ * live, or on request (gcheap_gc()). The collector is conservative: any
+ * word that looks like a pointer into an object (its base or its interior)
+ * keeps it. What it reads as roots:
+ *  - the program's data and bss, and those of every shared object loaded at
+ *    gcheap_init() (registered then; add later ones with gcheap_add_roots());
+ *  - the stacks, registers and static TLS of every thread registered with
+ *    the heap. A thread registers itself when it first allocates, or with
+ *    gcheap_register_thread(); with the shared library, threads made with
+ *    pthread_create() register when they start (in a static program, link
+ *    with -Wl,--wrap=pthread_create for the same);
+ *  - ranges registered with gcheap_add_roots().
+ * Memory of malloc(), mmap() and other allocators is NOT scanned: a pointer
+ * kept only there does not keep its object alive.
+ *
+ * To stop the world for a collection, the library sends its registered
+ * threads a signal (SIGPWR to stop, SIGXCPU to resume by default; see
+ * struct gcheap_options). A registered thread must not block these signals
+ * for long; a thread blocked in a system call does not hold a collection
+ * up: the handler runs and the call is restarted (SA_RESTART), except for
+ * the calls the kernel never restarts after a handler (poll(), select(),
+ * epoll_wait(), nanosleep() and others, see signal(7)), which may then fail
+ * with EINTR, as with any signal handler.
+ *
  * Rules of use:
  *  - Every function is thread-safe. None is async-signal-safe: do not call
  *    them from a signal handler that may interrupt another gcheap call.
@@ -43,10 +69,29 @@ extern "C" {
  *	variable GCHEAP_ARENA_SIZE if set (bytes, with an optional K, M, G or T
  *	binary suffix), else the module's largest arena capped at 64 GiB. The
  *	heap can never grow beyond its arena; pages are backed only when used.
+ * @sig_suspend: the signal that stops a thread for a collection. 0 picks
+ *	the environment variable GCHEAP_SIG_SUSPEND if set (a number, or a
+ *	name such as SIGUSR1), else SIGPWR.
+ * @sig_resume: the signal that lets it go on. 0 picks GCHEAP_SIG_RESUME if
+ *	set, else SIGXCPU. The two must differ, and be neither SIGKILL,
+ *	SIGSTOP, nor a signal the kernel raises for a faulting instruction
+ *	(SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP).
+ *
+ * The library takes the two signals over when the heap is set up. A stop
+ * signal that does not come from the library goes to the handler that was
+ * installed before, or gets the signal's default action; so does a resume
+ * signal that finds no thread stopped. The program must not install
+ * handlers of its own for them afterwards.
+ *
+ * Other environment variables read at set-up: GCHEAP_GOGC (as
+ * gcheap_set_gc_percent(): a percent, or "off"), GCHEAP_GCTRACE (1 for
+ * gcheap_set_gctrace(1)).
  */
 struct gcheap_options {
 	size_t size;
 	size_t arena_size;
+	int sig_suspend;
+	int sig_resume;
 };
 
 /**
@@ -119,10 +164,12 @@ struct gcheap_size_class_stats {
  * Return: 0 on success, -1 with errno set on failure: the errno of open() of
  * /dev/gcheap (ENOENT when the module is not loaded), EOPNOTSUPP if the
  * module's API or geometry is not one this library knows, EPROTO if the
- * module's size-class table is malformed, EINVAL if GCHEAP_ARENA_SIZE is not
- * a size, EFBIG if the arena asked for is larger than the module allows,
- * ENOMEM if the address space for the arena cannot be had, EPERM in a child
- * forked after the parent set its heap up.
+ * module's size-class table is malformed, EINVAL if GCHEAP_ARENA_SIZE,
+ * GCHEAP_GOGC, GCHEAP_GCTRACE or a signal (option or environment) is not
+ * valid, EFBIG if the arena asked for is larger than the module allows,
+ * ENOMEM if the address space for the arena cannot be had, ENOSPC if the
+ * program has more data segments than the kernel registers as roots, EPERM
+ * in a child forked after the parent set its heap up.
  */
 int gcheap_init(void);
 
@@ -282,6 +329,209 @@ int gcheap_heap_stats(struct gcheap_heap_stats *stats,
  * descriptor (the hosted build).
  */
 int gcheap_fd(void);
+
+/* ================ Garbage collection ================ */
+
+/**
+ * gcheap_gc() - run a full collection now
+ *
+ * Stops every other registered thread, gives every thread's cached spans
+ * back to the kernel, has the kernel mark what is reachable from the roots
+ * (see the top of this header) and sweep the rest, and lets the threads go
+ * on. Unreachable objects are freed and their memory reused. One collection
+ * runs at a time: a second caller waits for the first to finish, then
+ * collects again. Registers the calling thread if it is not. Sets the heap
+ * up if needed.
+ *
+ * Return: 0 on success, -1 with errno set: EPERM in a forked child, the
+ * errno of a failed setup, E2BIG if the threads' stacks and TLS make more
+ * root ranges (GCHEAP_MAX_ROOTS) or bytes (GCHEAP_MAX_ROOT_BYTES) than a
+ * collection reads, EBUSY if a span is still cached by a thread the
+ * library cannot reach (an unregistered thread that allocated through the
+ * raw ioctls), ENOMEM, or the errno of pthread_getattr_np() when the
+ * calling thread's stack cannot be found.
+ */
+int gcheap_gc(void);
+
+/**
+ * gcheap_gc_lazy() - run a collection, leaving the sweep for later
+ *
+ * As gcheap_gc(), but the kernel only marks: the pause is shorter, and the
+ * unreachable objects are swept by a kernel worker in the background and by
+ * the allocations that need their memory (Go's lazy sweeping). The
+ * statistics count them as allocated until then.
+ *
+ * Return: as gcheap_gc().
+ */
+int gcheap_gc_lazy(void);
+
+/**
+ * gcheap_add_roots() - scan a range of memory for pointers at collections
+ * @lo: first byte
+ * @hi: one past the last byte
+ *
+ * For memory the collector does not read by itself: malloc()ed or mmap()ed
+ * tables holding pointers to heap objects, data of a library dlopen()ed
+ * after gcheap_init(). Every aligned 8-byte word of the range is read at
+ * each collection (parts that are not readable then read as zero). Sets the
+ * heap up if needed.
+ *
+ * Return: 0 on success, -1 with errno set: EINVAL if @lo >= @hi or the range
+ * is not user memory, ENOSPC if the kernel registers no more ranges
+ * (GCHEAP_MAX_ROOTS, the program's data segments included), EPERM in a
+ * forked child, the errno of a failed setup.
+ */
+int gcheap_add_roots(void *lo, void *hi);
+
+/**
+ * gcheap_remove_roots() - stop scanning registered ranges
+ * @lo: first byte
+ * @hi: one past the last byte
+ *
+ * Removes every range registered with gcheap_add_roots() (or by the library
+ * at set-up) that lies entirely within [@lo, @hi), as bdwgc's
+ * GC_remove_roots() does. Do it before freeing or unmapping the memory.
+ *
+ * Return: 0 on success, -1 with errno set: ENOENT if no registered range
+ * lies within [@lo, @hi), EINVAL if @lo >= @hi, EPERM in a forked child, the
+ * errno of a failed setup.
+ */
+int gcheap_remove_roots(void *lo, void *hi);
+
+/**
+ * gcheap_register_thread() - make the calling thread's stack a root
+ *
+ * A thread is registered automatically when it first allocates from the
+ * heap (and, with the shared library, when it starts); a thread that holds
+ * pointers to heap objects without ever allocating must register itself,
+ * or the collector does not see its stack and registers. Registered threads
+ * are stopped by collections (see the top of this header). A thread leaves
+ * the registry when it exits. Calling it again does nothing. Sets the heap
+ * up if needed.
+ *
+ * Return: 0 on success, -1 with errno set: EPERM in a forked child, the
+ * errno of a failed setup, ENOMEM, or the errno of pthread_getattr_np().
+ */
+int gcheap_register_thread(void);
+
+/**
+ * gcheap_unregister_thread() - leave the thread registry
+ *
+ * Gives the calling thread's cached spans back and stops scanning its
+ * stack: for a thread that will hold no heap pointers for a while and wants
+ * no stop signals (before blocking them, for instance). Its next allocation
+ * registers it again. Does nothing if the thread is not registered.
+ *
+ * Return: 0 on success, -1 with errno set: EPERM in a forked child, the
+ * kernel's errno for a span it refused (the thread stays registered).
+ */
+int gcheap_unregister_thread(void);
+
+/**
+ * gcheap_set_gc_percent() - set GOGC, the pace of automatic collections
+ * @percent: a collection is due when the heap has grown by @percent over
+ *	what the last collection found live (and is at least 4 MiB); -1 turns
+ *	automatic collections off (Go's GOGC=off). At set-up the value is the
+ *	environment variable GCHEAP_GOGC if set, else 100.
+ *
+ * As Go's debug.SetGCPercent(). The thread whose allocation finds a
+ * collection due runs it before the allocation returns.
+ *
+ * Return: the previous value (-1 for off); -2 with errno set on failure:
+ * EINVAL if @percent < -1, EPERM in a forked child, the errno of a failed
+ * setup.
+ */
+int gcheap_set_gc_percent(int percent);
+
+/**
+ * gcheap_set_gctrace() - print a line per collection in the kernel log
+ * @on: 1 to print, 0 not to
+ *
+ * The line has the format of Go's GODEBUG=gctrace=1 and goes to the kernel
+ * log (dmesg), prefixed with "gcheap: ".
+ *
+ * Return: the previous value (0 or 1), or -1 with errno set: EINVAL if @on
+ * is neither 0 nor 1, EPERM in a forked child, the errno of a failed setup.
+ */
+int gcheap_set_gctrace(int on);
+
+/* Entries of gcheap_memstats.by_size: one per size class of the module. */
+#define GCHEAP_MEMSTATS_NUM_SIZES	68
+/* Entries of the pause rings of gcheap_memstats. */
+#define GCHEAP_MEMSTATS_NUM_PAUSES	256
+
+/**
+ * struct gcheap_memstats - the heap's statistics, as Go's runtime.MemStats
+ * @alloc: bytes of allocated objects (= @heap_alloc)
+ * @total_alloc: bytes allocated in all, freed or not
+ * @sys: bytes of the arena the heap has grown into (= @heap_sys; the
+ *	kernel's metadata is not counted)
+ * @mallocs: objects allocated in all
+ * @frees: objects freed in all, explicitly or by the collector
+ * @heap_alloc: bytes of allocated objects: reachable ones and those no
+ *	collection has freed yet
+ * @heap_sys: bytes of the arena the heap has grown into
+ * @heap_idle: bytes in spans holding no objects
+ * @heap_inuse: bytes in spans holding objects
+ * @heap_released: bytes of idle spans given back to the kernel: idle bytes
+ *	not backed by memory (estimated from the arena's resident size)
+ * @heap_objects: allocated objects, always @mallocs - @frees
+ * @next_gc: @heap_alloc at which the next automatic collection is due
+ *	(UINT64_MAX when automatic collections are off)
+ * @last_gc: end of the last collection, ns since the Epoch (0: none yet)
+ * @pause_total_ns: stop-the-world time of all collections
+ * @pause_ns: stop-the-world time of the most recent collections, a ring:
+ *	the last one is at [(@num_gc + 255) % 256]
+ * @pause_end: when each of those pauses ended, ns since the Epoch
+ * @num_gc: collections completed
+ * @gc_cpu_fraction: share of the CPU time available since the heap was
+ *	set up (wall time x online CPUs) that the collector used
+ * @by_size: per size class: its slot size (0 for entry 0, which counts the
+ *	objects over 32 KiB), objects allocated and freed
+ *
+ * Objects a thread allocates from its cached spans are counted when the
+ * span goes back to the kernel: gcheap_get_stats() gives the calling
+ * thread's back first; other threads' go back at their next refill, at a
+ * collection, or when they exit.
+ */
+struct gcheap_memstats {
+	uint64_t alloc;
+	uint64_t total_alloc;
+	uint64_t sys;
+	uint64_t mallocs;
+	uint64_t frees;
+	uint64_t heap_alloc;
+	uint64_t heap_sys;
+	uint64_t heap_idle;
+	uint64_t heap_inuse;
+	uint64_t heap_released;
+	uint64_t heap_objects;
+	uint64_t next_gc;
+	uint64_t last_gc;
+	uint64_t pause_total_ns;
+	uint64_t pause_ns[GCHEAP_MEMSTATS_NUM_PAUSES];
+	uint64_t pause_end[GCHEAP_MEMSTATS_NUM_PAUSES];
+	uint64_t num_gc;
+	double gc_cpu_fraction;
+	struct {
+		uint32_t size;
+		uint64_t mallocs;
+		uint64_t frees;
+	} by_size[GCHEAP_MEMSTATS_NUM_SIZES];
+};
+
+/**
+ * gcheap_get_stats() - read the heap's statistics
+ * @ms: filled in
+ *
+ * As Go's runtime.ReadMemStats(), without stopping the world. Flushes the
+ * calling thread's cache first (gcheap_flush_cache()). Sets the heap up if
+ * needed.
+ *
+ * Return: 0 on success, -1 with errno set: EINVAL if @ms is NULL, EPERM in a
+ * forked child, the errno of a failed setup or of the kernel.
+ */
+int gcheap_get_stats(struct gcheap_memstats *ms);
 
 #ifdef __cplusplus
 }

@@ -95,6 +95,32 @@ int gcheap_sys_lookup(struct gcheap_lookup *l);
 int gcheap_sys_stats(struct gcheap_stats *st);
 
 /**
+ * gcheap_sys_roots() - GCHEAP_IOC_ROOTS
+ * @r: the range to register or remove
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_roots(struct gcheap_roots *r);
+
+/**
+ * gcheap_sys_gc() - GCHEAP_IOC_GC
+ * @g: the collection asked for, its roots, and its results
+ *
+ * Return: 0 or -errno (-EBUSY if a span is still cached).
+ */
+int gcheap_sys_gc(struct gcheap_gc *g);
+
+/**
+ * gcheap_sys_gc_config() - GCHEAP_IOC_GC_CONFIG
+ * @c: the settings to change; the old values come back in it
+ *
+ * Works before the arena is mapped.
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_gc_config(struct gcheap_gc_config *c);
+
+/**
  * gcheap_sys_fd() - the heap's file descriptor
  *
  * Return: the descriptor, or -ENODEV if the backend has none (or the heap is

@@ -117,6 +117,21 @@ int gcheap_sys_stats(struct gcheap_stats *st)
 	return gcheap_sys_ioctl(GCHEAP_IOC_STATS, st);
 }
 
+int gcheap_sys_roots(struct gcheap_roots *r)
+{
+	return gcheap_sys_ioctl(GCHEAP_IOC_ROOTS, r);
+}
+
+int gcheap_sys_gc(struct gcheap_gc *g)
+{
+	return gcheap_sys_ioctl(GCHEAP_IOC_GC, g);
+}
+
+int gcheap_sys_gc_config(struct gcheap_gc_config *c)
+{
+	return gcheap_sys_ioctl(GCHEAP_IOC_GC_CONFIG, c);
+}
+
 int gcheap_sys_fd(void)
 {
 	return gcheap_devfd >= 0 ? gcheap_devfd : -ENODEV;

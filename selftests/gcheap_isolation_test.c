@@ -30,6 +30,7 @@
 #include "gcheap_util.h"
 
 GH_REQUIRE_DEVICE();
+GH_NO_AUTO_GC();
 
 #define MiB		(1024UL * 1024)
 #define ARENA_SIZE	(64 * MiB)

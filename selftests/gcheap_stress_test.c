@@ -29,6 +29,7 @@
 #include "gcheap_util.h"
 
 GH_REQUIRE_DEVICE();
+GH_NO_AUTO_GC();
 
 #define NTHREADS	4
 #define NALLOCS		1000000

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -39,6 +40,17 @@ static void __attribute__((constructor)) gh_require_device(void)	\
 		ksft_print_header();					\
 		ksft_exit_skip("no " GH_DEVICE ": is gcheap.ko loaded?\n"); \
 	}								\
+}
+
+/*
+ * For tests of the allocator that keep objects where the collector does not
+ * look (malloc()ed arrays) and count them exactly: no automatic collection
+ * (the library reads GCHEAP_GOGC when it sets the heap up).
+ */
+#define GH_NO_AUTO_GC()							\
+static void __attribute__((constructor)) gh_no_auto_gc(void)		\
+{									\
+	setenv("GCHEAP_GOGC", "off", 0);				\
 }
 
 static inline int gh_open(void)

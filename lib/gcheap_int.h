@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * libgcheap internals shared by the allocator (gcheap.c), the collector's
+ * user-space half (gc.c) and the pthread_create() wrapper (pthread_wrap.c).
+ * Nothing here is API.
+ *
+ * Locks, in the order they nest:
+ *
+ *   gc_world.gc_lock       one collection at a time
+ *     gc_world.threads_lock  the thread registry; held by a collection from
+ *                            before it stops the world until the world runs
+ *                            again, so no thread joins or leaves meanwhile
+ *
+ * A thread's own cache (struct tc) is touched only by that thread, except
+ * while the thread is stopped for a collection: then the collecting thread
+ * gives its spans back. The signal handler that stops a thread refuses to
+ * stop it while the thread is in the middle of changing its cache (tc.busy,
+ * or inside the inlined fast path, whose code lies in one section), so the
+ * collector never sees a half-updated cache and the thread never resumes
+ * with stale copies of one; the collector asks again a moment later.
+ */
+#ifndef _GCHEAP_INT_H
+#define _GCHEAP_INT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <ucontext.h>
+
+#include <linux/gcheap.h>
+
+#include "gcheap.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+/* The library is built with -fvisibility=hidden; this is its API. */
+#define GCHEAP_EXPORT	__attribute__((visibility("default")))
+
+/*
+ * Size classes the thread cache has room for. Go's table, which the module
+ * uses, has 68; the slack lets a module with a few more classes work with
+ * this library. Each span class costs a thread 312 bytes of TLS.
+ */
+#define TC_MAX_CLASSES		80
+#define TC_MAX_SPANCLASSES	(2 * TC_MAX_CLASSES)
+#define TC_ACTIVE_WORDS		((TC_MAX_SPANCLASSES + 63) / 64)
+#define TC_WORDS		GCHEAP_SPAN_BITMAP_WORDS
+
+/* TLS blocks of a thread that lie outside its stack, scanned as roots. */
+#define TC_MAX_TLS		4
+
+/**
+ * struct gcheap_state - the process's heap, as the library sees it
+ * @once: runs heap_init_once() once per process
+ * @opts_lock: protects @opts_state and @opts
+ * @opts_state: enum heap_opts_state
+ * @opts: options gcheap_init_opts() left for set-up
+ * @ready: set (release) when set-up succeeded; read with acquire by calls
+ *	that must not start a set-up themselves
+ * @init_error: errno of a failed set-up, 0 otherwise
+ * @dead: EPERM in a child forked after set-up: the heap is the parent's
+ * @key: thread-exit hook giving a dying thread's cached spans back
+ * @arena_base: start of the arena
+ * @arena_end: end of the arena
+ * @api: the module's GCHEAP_IOC_API answer
+ * @nclasses: size classes of the heap, class 0 included
+ * @classes: the module's size-class table
+ *
+ * @arena_base points at the arena's first object, so this struct is left
+ * out of the data segment the collector scans (gc_register_static_roots() in gc.c):
+ * it would keep that object alive for ever.
+ */
+struct gcheap_state {
+	pthread_once_t once;
+	pthread_mutex_t opts_lock;
+	int opts_state;
+	struct gcheap_options opts;
+	int ready;
+	int init_error;
+	int dead;
+	pthread_key_t key;
+	uintptr_t arena_base;
+	uintptr_t arena_end;
+	struct gcheap_api api;
+	unsigned int nclasses;
+	struct gcheap_size_class classes[TC_MAX_CLASSES];
+};
+
+extern struct gcheap_state gch_heap;
+
+/**
+ * struct tc_span - the span a thread caches for one span class
+ * @base: address of slot 0; 0 when nothing is cached
+ * @elemsize: slot size
+ * @cursor: index of the first word of @free that may have a bit set; the
+ *	words before it are zero, so the fast path never rescans them
+ * @nwords: words of @free covering the span's slots; 0 when nothing is
+ *	cached, which makes the fast path of an empty entry fail at once
+ * @needzero: the kernel said the free slots may hold old data
+ * @nelems: slots in the span
+ * @free: slot i not handed out yet (bit i % 64 of word i / 64)
+ * @handed: @free as the kernel handed the span out. A slot set here and
+ *	clear in @free was handed out by this thread; the bitmap given back is
+ *	masked with it, so a corrupted cache cannot claim slots the kernel never
+ *	offered.
+ *
+ * The fields the fast path reads come first, with the start of @free, so a
+ * typical allocation touches one cache line of the entry.
+ */
+struct tc_span {
+	uintptr_t base;
+	uint32_t elemsize;
+	uint16_t cursor;
+	uint16_t nwords;
+	uint32_t needzero;
+	uint32_t nelems;
+	uint64_t free[TC_WORDS];
+	uint64_t handed[TC_WORDS];
+};
+
+/**
+ * struct tc_hot - what the fast path reads for one span class
+ * @bits: the free slots of word @cursor of the span's bitmap (Go's
+ *	allocCache). While a span is cached this copy is the authoritative one
+ *	for that word: tc_sync() writes it back before the bitmap is read.
+ * @wbase: address of slot @cursor * 64 of the span
+ * @elemsize: slot size
+ * @needzero: the span's free slots may hold old data
+ *
+ * 32 bytes, so the entry of a span class is found with a shift and one
+ * allocation reads and writes one cache line.
+ */
+struct tc_hot {
+	uint64_t bits;
+	uintptr_t wbase;
+	uint64_t elemsize;
+	uint64_t needzero;
+};
+
+/* tc.ack: a stopped thread's answer to the collector */
+enum {
+	TC_ACK_NONE,
+	TC_ACK_STOPPED,		/* stopped, registers and stack pointer saved */
+	TC_ACK_REFUSED,		/* in the middle of a cache update: ask again */
+};
+
+/**
+ * struct tc - a thread's cache, and its entry in the thread registry
+ * @hot: per span class, the fast path's window on the span's bitmap
+ * @span: indexed by span class (entries 0 and 1, class 0, stay empty)
+ * @active: bit set for every span class with a span cached, so lookups and
+ *	flushes visit only those
+ * @busy: nesting depth of the library's code that changes this cache
+ *	outside the fast path; the stop signal is refused while it is not 0.
+ *	Written only by the thread itself, read by its own signal handler.
+ * @gc_due: a reply of the kernel said a collection is due; the thread
+ *	runs it when it leaves the library's code (gch_gc_due())
+ * @gc_due_cycle: gc_world.cycles when @gc_due was set: a collection since
+ *	makes it moot
+ * @registered: the thread is in the registry (gc_world.threads_lock)
+ * @exited: the thread-exit hook has run; the thread caches nothing more
+ * @next: the next thread of the registry (gc_world.threads_lock)
+ * @prev: the previous one
+ * @tid: kernel thread id, for tgkill()
+ * @stack_lo: lowest address of the thread's stack
+ * @stack_hi: one past its highest address (the stack grows down from it)
+ * @ntls: entries of @tls
+ * @tls: the thread's TLS blocks that are not inside its stack (glibc puts
+ *	the main thread's static TLS on the heap)
+ * @stop_req: set by the collector before it sends the stop signal; the
+ *	handler clears it (a stop signal without it is someone else's)
+ * @ack: TC_ACK_*, written by the handler before it posts gc_world.ack
+ * @sp: stack pointer of the stopped thread, in its signal handler: the
+ *	saved context of the interrupted code lies above it
+ * @alt_lo: when the thread was stopped on its sigaltstack: that stack,
+ *	[@alt_lo, @alt_hi); both 0 otherwise
+ * @alt_hi: see @alt_lo
+ * @regs: the registers of the interrupted code, copied from the signal's
+ *	context
+ */
+struct tc {
+	struct tc_hot hot[TC_MAX_SPANCLASSES];
+	struct tc_span span[TC_MAX_SPANCLASSES];
+	uint64_t active[TC_ACTIVE_WORDS];
+	unsigned int busy;
+	bool gc_due;
+	uint64_t gc_due_cycle;
+	bool registered;
+	bool exited;
+	struct tc *next;
+	struct tc *prev;
+	pid_t tid;
+	uintptr_t stack_lo;
+	uintptr_t stack_hi;
+	unsigned int ntls;
+	struct gcheap_range tls[TC_MAX_TLS];
+	int stop_req;
+	int ack;
+	uintptr_t sp;
+	uintptr_t alt_lo;
+	uintptr_t alt_hi;
+	mcontext_t regs;
+};
+
+/*
+ * Initial-exec TLS: the fast path finds its cache at a fixed offset from the
+ * thread pointer, with no call to __tls_get_addr, and the stop signal's
+ * handler may read it. The price is that the shared library cannot be
+ * dlopen()ed (see gcheap.h).
+ */
+extern __thread struct tc gch_tc __attribute__((tls_model("initial-exec")));
+
+/*
+ * Mark the calling thread as changing its cache. The signal fences keep the
+ * compiler from moving cache accesses across them; the only other reader of
+ * @busy is the thread's own signal handler.
+ */
+static inline void tc_enter(void)
+{
+	gch_tc.busy++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void tc_leave(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	gch_tc.busy--;
+}
+
+/*
+ * Names shared between the library's files carry the gch_ prefix: in a
+ * static link they share the program's namespace.
+ */
+
+/* gcheap.c */
+int gch_heap_setup(void);
+int gch_tc_flush(struct tc *c, bool force);
+bool gch_in_fast_path(uintptr_t pc);
+void *gch_alloc_exiting(size_t size, unsigned int noscan);
+
+/* gc.c */
+int gch_gc_init(const struct gcheap_options *opts);
+int gch_thread_register(void);
+void gch_thread_exit(void);
+void gch_threads_lock(void);
+void gch_threads_unlock(void);
+void gch_note_gc_due(void);
+void gch_gc_due(void *keep);
+bool gch_heap_ready(void);
+
+/* Register the calling thread if it is not; 0 or a positive errno. */
+static inline int gch_thread_ensure(void)
+{
+	if (likely(gch_tc.registered || gch_tc.exited))
+		return 0;
+	return gch_thread_register();
+}
+
+#endif /* _GCHEAP_INT_H */
