@@ -1052,6 +1052,29 @@ GCHEAP_EXPORT int gcheap_flush_cache(void)
 	return 0;
 }
 
+/*
+ * gch_read_stats() - set the heap up if needed, give the calling thread's
+ * cache back so its allocations count, and read GCHEAP_IOC_STATS into @st
+ * (whose by_class must have room for the heap's classes). A span the kernel
+ * refuses stays cached and is counted in cached_spans; the statistics are
+ * still worth having. Returns 0 or a positive errno.
+ */
+int gch_read_stats(struct gcheap_stats *st)
+{
+	int err = gch_heap_setup();
+
+	if (err)
+		return err;
+	tc_enter();
+	gch_tc_flush(&gch_tc, false);
+	tc_leave();
+	st->nclasses = gch_heap.nclasses;
+	err = -gcheap_sys_stats(st);
+	if (err)
+		return err;
+	return st->nclasses == gch_heap.nclasses ? 0 : EPROTO;
+}
+
 GCHEAP_EXPORT int gcheap_heap_stats(struct gcheap_heap_stats *stats,
 				    struct gcheap_size_class_stats *classes,
 				    unsigned int nclasses)
@@ -1068,24 +1091,9 @@ GCHEAP_EXPORT int gcheap_heap_stats(struct gcheap_heap_stats *stats,
 		errno = EINVAL;
 		return -1;
 	}
-	err = gch_heap_setup();
+	err = gch_read_stats(&st);
 	if (err)
 		goto fail;
-	/*
-	 * A span the kernel refuses stays cached and is counted in
-	 * cached_spans; the statistics are still worth having.
-	 */
-	tc_enter();
-	gch_tc_flush(&gch_tc, false);
-	tc_leave();
-	st.nclasses = gch_heap.nclasses;
-	err = -gcheap_sys_stats(&st);
-	if (err)
-		goto fail;
-	if (st.nclasses != gch_heap.nclasses) {
-		err = EPROTO;
-		goto fail;
-	}
 
 	*stats = (struct gcheap_heap_stats) {
 		.arena_size = gch_heap.arena_end - gch_heap.arena_base,

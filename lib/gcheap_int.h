@@ -238,6 +238,7 @@ static inline void tc_leave(void)
 /* gcheap.c */
 int gch_heap_setup(void);
 int gch_tc_flush(struct tc *c, bool force);
+int gch_read_stats(struct gcheap_stats *st);
 bool gch_in_fast_path(uintptr_t pc);
 void *gch_alloc_exiting(size_t size, unsigned int noscan);
 
