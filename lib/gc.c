@@ -102,8 +102,8 @@
  * @wait_mask: the mask a stopped thread waits with: all but @sig_resume
  * @roots: the roots of a collection, under @gc_lock
  * @stopped: the threads a collection stopped, under @gc_lock
- * @todo: the threads it still has to stop, under @gc_lock
- * @cap: entries @stopped and @todo have room for; @roots has
+ * @pending: the threads it still has to stop, under @gc_lock
+ * @cap: entries @stopped and @pending have room for; @roots has
  *	GC_ROOTS_PER_THREAD times as many
  * @auto_skip: automatic collections still to skip after a failure (atomic)
  * @auto_backoff: the next failure's @auto_skip, under @gc_lock
@@ -128,7 +128,7 @@ struct gc_world {
 	sigset_t wait_mask;
 	struct gcheap_range *roots;
 	struct tc **stopped;
-	struct tc **todo;
+	struct tc **pending;
 	unsigned int cap;
 	int auto_skip;
 	int auto_backoff;
@@ -581,7 +581,7 @@ GCHEAP_EXPORT int gcheap_unregister_thread(void)
 static int gc_reserve(unsigned int n)
 {
 	struct gcheap_range *roots;
-	struct tc **stopped, **todo;
+	struct tc **stopped, **pending;
 
 	if (n <= world.cap)
 		return 0;
@@ -593,10 +593,10 @@ static int gc_reserve(unsigned int n)
 	stopped = realloc(world.stopped, n * sizeof(*stopped));
 	if (stopped)
 		world.stopped = stopped;
-	todo = realloc(world.todo, n * sizeof(*todo));
-	if (todo)
-		world.todo = todo;
-	if (!roots || !stopped || !todo)
+	pending = realloc(world.pending, n * sizeof(*pending));
+	if (pending)
+		world.pending = pending;
+	if (!roots || !stopped || !pending)
 		return ENOMEM;
 	world.cap = n;
 	return 0;
@@ -669,17 +669,17 @@ static void gc_start_world(unsigned int n)
  */
 static int gc_stop_world(struct tc *self, unsigned int *nstopped)
 {
-	unsigned int ntodo = 0, nsent, i, left, n = 0, round;
+	unsigned int npending = 0, nsent, i, left, n = 0, round;
 	struct tc *c;
 	int err = 0;
 
 	for (c = world.threads; c; c = c->next)
 		if (c != self)
-			world.todo[ntodo++] = c;
+			world.pending[npending++] = c;
 
-	for (round = 0; ntodo; round++) {
-		for (nsent = 0; nsent < ntodo; nsent++) {
-			c = world.todo[nsent];
+	for (round = 0; npending; round++) {
+		for (nsent = 0; nsent < npending; nsent++) {
+			c = world.pending[nsent];
 			__atomic_store_n(&c->ack, TC_ACK_NONE, __ATOMIC_RELAXED);
 			__atomic_store_n(&c->stop_req, 1, __ATOMIC_RELEASE);
 			err = gc_tgkill(c->tid, world.sig_suspend);
@@ -689,20 +689,20 @@ static int gc_stop_world(struct tc *self, unsigned int *nstopped)
 			}
 		}
 		gc_wait_acks(nsent);
-		for (i = 0, left = 0; i < ntodo; i++) {
-			c = world.todo[i];
+		for (i = 0, left = 0; i < npending; i++) {
+			c = world.pending[i];
 			if (i < nsent && __atomic_load_n(&c->ack, __ATOMIC_ACQUIRE) ==
 					 TC_ACK_STOPPED)
 				world.stopped[n++] = c;
 			else
-				world.todo[left++] = c;
+				world.pending[left++] = c;
 		}
-		ntodo = left;
+		npending = left;
 		if (err) {
 			gc_start_world(n);
 			return err;
 		}
-		if (ntodo)
+		if (npending)
 			gc_backoff(round);
 	}
 	*nstopped = n;

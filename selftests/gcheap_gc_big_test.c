@@ -32,12 +32,6 @@ static struct gcheap_memstats ms0, ms1;
 
 #define TREE_DEPTH	21	/* 2^22 - 1 nodes */
 
-struct tree {
-	struct tree *left;
-	struct tree *right;
-	uint64_t value;
-};
-
 /* The roots: the data segment. */
 static void *kill_head;
 static struct tree *tree_root;
@@ -54,24 +48,6 @@ FIXTURE_SETUP(big)
 
 FIXTURE_TEARDOWN(big)
 {
-}
-
-static GH_NOINLINE struct tree *build_tree(unsigned int depth, uint64_t *seed,
-					   uint64_t *sum)
-{
-	struct tree *t = gcheap_malloc(sizeof(*t));
-
-	if (!t)
-		return NULL;
-	t->value = gh_rand(seed);
-	*sum += t->value;
-	if (depth) {
-		t->left = build_tree(depth - 1, seed, sum);
-		t->right = build_tree(depth - 1, seed, sum);
-		if (!t->left || !t->right)
-			return NULL;
-	}
-	return t;
 }
 
 static GH_NOINLINE uint64_t tree_sum(const struct tree *t, uint64_t *nodes)
@@ -94,7 +70,7 @@ TEST_F_TIMEOUT(big, tree_4m, 240)
 	/* Built with automatic collections on (GOGC=100). */
 	ASSERT_EQ(0, gcheap_init());
 	ASSERT_EQ(0, gh_memstats(&ms0));
-	tree_root = build_tree(TREE_DEPTH, &seed, &sum);
+	tree_root = gh_tree_build(TREE_DEPTH, &seed, &sum);
 	ASSERT_NE(NULL, tree_root);
 	gh_clear_stack();
 	ASSERT_EQ(0, gcheap_gc());

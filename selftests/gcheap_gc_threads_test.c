@@ -38,30 +38,6 @@ static struct gcheap_memstats ms0, ms1;
 
 /* ---------------- trees ---------------- */
 
-struct tree {
-	struct tree *left;
-	struct tree *right;
-	uint64_t value;
-};
-
-static GH_NOINLINE struct tree *tree_build(unsigned int depth, uint64_t *seed,
-					   uint64_t *sum)
-{
-	struct tree *t = gcheap_malloc(sizeof(*t));
-
-	if (!t)
-		return NULL;
-	t->value = gh_rand(seed);
-	*sum += t->value;
-	if (depth) {
-		t->left = tree_build(depth - 1, seed, sum);
-		t->right = tree_build(depth - 1, seed, sum);
-		if (!t->left || !t->right)
-			return NULL;
-	}
-	return t;
-}
-
 static uint64_t tree_sum(const struct tree *t)
 {
 	return t ? t->value + tree_sum(t->left) + tree_sum(t->right) : 0;
@@ -93,9 +69,9 @@ static void *tree_worker(void *arg)
 
 	for (r = 0; r < WORKER_ROUNDS; r++) {
 		uint64_t sum = 0, junk = 0;
-		struct tree *volatile keep = tree_build(TREE_DEPTH, &seed, &sum);
+		struct tree *volatile keep = gh_tree_build(TREE_DEPTH, &seed, &sum);
 
-		if (!keep || !tree_build(TREE_DEPTH - 2, &seed, &junk)) {
+		if (!keep || !gh_tree_build(TREE_DEPTH - 2, &seed, &junk)) {
 			w->failed++;
 			break;
 		}

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "gcheap.h"
+#include "gcheap_util.h"
 
 /* Objects a collection may keep by chance in a count of freed ones. */
 #define GH_SLACK	8
@@ -106,6 +107,32 @@ static inline int gh_memstats(struct gcheap_memstats *ms)
 	if (!ret && ms->heap_objects != ms->mallocs - ms->frees)
 		return -2;
 	return ret;
+}
+
+/* A binary tree of heap nodes, each with a random value summed as it is built. */
+struct tree {
+	struct tree *left;
+	struct tree *right;
+	uint64_t value;
+};
+
+/* Build a tree of @depth below the root; NULL if an allocation failed. */
+static GH_NOINLINE __attribute__((unused)) struct tree *
+gh_tree_build(unsigned int depth, uint64_t *seed, uint64_t *sum)
+{
+	struct tree *t = gcheap_malloc(sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->value = gh_rand(seed);
+	*sum += t->value;
+	if (depth) {
+		t->left = gh_tree_build(depth - 1, seed, sum);
+		t->right = gh_tree_build(depth - 1, seed, sum);
+		if (!t->left || !t->right)
+			return NULL;
+	}
+	return t;
 }
 
 #endif /* _GCHEAP_GC_SELFTEST_UTIL_H */
