@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -51,16 +52,25 @@
  * the ioctl backend reads its fd.
  */
 static pthread_mutex_t direct_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mheap direct_heap;
 static bool direct_open;
 static bool direct_classes_ready;
 static bool direct_forked;
-static void *direct_arena;
-static size_t direct_arena_len;
+
+/*
+ * What the kernel keeps in its own memory. It lives in the C heap, not in
+ * this file's bss: the library registers the program's data and bss as
+ * roots, and the arena pointers in here would keep the arena's first
+ * objects alive, as no kernel structure can.
+ */
+static struct direct_state {
+	struct mheap heap;
+	void *arena;
+	size_t arena_len;
+} *direct;
 
 struct mheap *hosted_direct_heap(void)
 {
-	return direct_open ? &direct_heap : NULL;
+	return direct_open ? &direct->heap : NULL;
 }
 
 static void direct_atfork_child(void)
@@ -137,6 +147,13 @@ static int direct_op_open(void)
 			goto out;
 		atfork = true;
 	}
+	if (!direct) {
+		direct = calloc(1, sizeof(*direct));
+		if (!direct) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
 	if (!direct_classes_ready) {
 		ret = mheap_sizeclass_init();
 		if (ret)
@@ -146,14 +163,14 @@ static int direct_op_open(void)
 	/* A second open gets a new heap, as a second open() of the device. */
 	if (direct_open) {
 		direct_open = false;
-		mheap_destroy(&direct_heap);
-		if (direct_arena)
-			munmap(direct_arena, direct_arena_len);
-		direct_arena = NULL;
-		direct_arena_len = 0;
+		mheap_destroy(&direct->heap);
+		if (direct->arena)
+			munmap(direct->arena, direct->arena_len);
+		direct->arena = NULL;
+		direct->arena_len = 0;
 	}
-	memset(&direct_heap, 0, sizeof(direct_heap));
-	mheap_init(&direct_heap);
+	memset(&direct->heap, 0, sizeof(direct->heap));
+	mheap_init(&direct->heap);
 	direct_forked = false;
 	direct_open = true;
 out:
@@ -172,7 +189,7 @@ static int direct_op_api(struct gcheap_api *api)
 		return ret;
 	if (a.flags || a.__reserved)
 		return -EINVAL;
-	mheap_op_api(&direct_heap, &a);
+	mheap_op_api(&direct->heap, &a);
 	a.arena_max = DIRECT_ARENA_MAX;
 	direct_copy_out(api, &a, sizeof(a));
 	return direct_leave(0, __func__);
@@ -228,14 +245,14 @@ static int direct_op_map(size_t len, void **base)
 		ret = -errno;
 		goto out;
 	}
-	ret = mheap_set_arena(&direct_heap, (uintptr_t)p, len);
+	ret = mheap_set_arena(&direct->heap, (uintptr_t)p, len);
 	if (ret) {
 		munmap(p, len);
 		goto out;
 	}
-	hosted_arena_set_real(&direct_heap, true);
-	direct_arena = p;
-	direct_arena_len = len;
+	hosted_arena_set_real(&direct->heap, true);
+	direct->arena = p;
+	direct->arena_len = len;
 	*base = p;
 out:
 	pthread_mutex_unlock(&direct_lock);
@@ -251,7 +268,7 @@ static int direct_op_refill(struct gcheap_refill *ur)
 		ret = DIRECT_COPY_IN(r, ur, free);
 	if (ret)
 		return ret;
-	ret = mheap_op_refill(&direct_heap, &r);
+	ret = mheap_op_refill(&direct->heap, &r);
 	if (!ret)
 		direct_copy_out(ur, &r, sizeof(r));
 	return direct_leave(ret, __func__);
@@ -266,7 +283,7 @@ static int direct_op_alloc(struct gcheap_alloc *ua)
 		ret = DIRECT_COPY_IN(a, ua, usable);
 	if (ret)
 		return ret;
-	ret = mheap_op_alloc(&direct_heap, &a);
+	ret = mheap_op_alloc(&direct->heap, &a);
 	if (!ret)
 		direct_copy_out(ua, &a, sizeof(a));
 	return direct_leave(ret, __func__);
@@ -281,7 +298,7 @@ static int direct_op_free(struct gcheap_free *uf)
 		ret = DIRECT_COPY_IN(f, uf, addr);
 	if (ret)
 		return ret;
-	return direct_leave(mheap_op_free(&direct_heap, &f), __func__);
+	return direct_leave(mheap_op_free(&direct->heap, &f), __func__);
 }
 
 static int direct_op_lookup(struct gcheap_lookup *ul)
@@ -293,7 +310,7 @@ static int direct_op_lookup(struct gcheap_lookup *ul)
 		ret = DIRECT_COPY_IN(l, ul, __reserved);
 	if (ret)
 		return ret;
-	ret = mheap_op_lookup(&direct_heap, &l);
+	ret = mheap_op_lookup(&direct->heap, &l);
 	if (!ret)
 		direct_copy_out(ul, &l, sizeof(l));
 	return direct_leave(ret, __func__);
@@ -319,7 +336,7 @@ static int direct_op_stats(struct gcheap_stats *ust)
 		return -ENOSPC;
 	}
 	memset(rows, 0, sizeof(rows));
-	ret = mheap_op_stats(&direct_heap, &st, urows ? rows : NULL,
+	ret = mheap_op_stats(&direct->heap, &st, urows ? rows : NULL,
 			     urows ? MHEAP_NUM_CLASSES : 0,
 			     (struct gcheap_pause *)(uintptr_t)st.pauses);
 	if (!ret) {
@@ -339,12 +356,12 @@ static int direct_op_roots(struct gcheap_roots *ur)
 		ret = DIRECT_COPY_IN(r, ur, hi);
 	if (ret)
 		return ret;
-	if (!direct_arena)
+	if (!direct->arena)
 		return -ENXIO;
 	/* main.c's check that the range is user memory. */
 	if (r.hi > (1ULL << 47) || r.lo >= r.hi)
 		return -EINVAL;
-	return direct_leave(mgc_op_roots(&direct_heap, &r), __func__);
+	return direct_leave(mgc_op_roots(&direct->heap, &r), __func__);
 }
 
 /*
@@ -401,7 +418,7 @@ static int direct_op_gc(struct gcheap_gc *ug)
 		ret = DIRECT_COPY_IN(g, ug, overflows);
 	if (ret)
 		return ret;
-	if (!direct_arena)
+	if (!direct->arena)
 		return -ENXIO;
 	if (g.flags & ~GCHEAP_GC_NOSWEEP || g.__reserved)
 		return -EINVAL;
@@ -411,13 +428,13 @@ static int direct_op_gc(struct gcheap_gc *ug)
 		return -EFAULT;
 
 	/* The registered ranges and the passed ones, as main.c reads them. */
-	mutex_lock(&direct_heap.lock);
-	nreg = direct_heap.gc.nroots;
+	mutex_lock(&direct->heap.lock);
+	nreg = direct->heap.gc.nroots;
 	n = nreg + g.nroots;
 	ranges = direct_map_buf((n ?: 1) * sizeof(*ranges));
 	if (ranges && nreg)
-		memcpy(ranges, direct_heap.gc.roots, nreg * sizeof(*ranges));
-	mutex_unlock(&direct_heap.lock);
+		memcpy(ranges, direct->heap.gc.roots, nreg * sizeof(*ranges));
+	mutex_unlock(&direct->heap.lock);
 	if (!ranges)
 		return -ENOMEM;
 	if (g.nroots)
@@ -454,7 +471,7 @@ static int direct_op_gc(struct gcheap_gc *ug)
 		direct_read_root(buf + off, ranges[i].lo, len);
 		off += len;
 	}
-	ret = mgc_op_gc(&direct_heap, &g, roots, n);
+	ret = mgc_op_gc(&direct->heap, &g, roots, n);
 	direct_unmap_buf(buf, total ?: 8);
 	direct_unmap_buf(roots, (n ?: 1) * sizeof(*roots));
 	direct_unmap_buf(ranges, (n ?: 1) * sizeof(*ranges));
@@ -473,7 +490,7 @@ static int direct_op_gc_config(struct gcheap_gc_config *uc)
 		ret = DIRECT_COPY_IN(c, uc, gctrace);
 	if (ret)
 		return ret;
-	ret = mgc_op_config(&direct_heap, &c);
+	ret = mgc_op_config(&direct->heap, &c);
 	if (!ret)
 		direct_copy_out(uc, &c, sizeof(c));
 	return direct_leave(ret, __func__);
