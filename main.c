@@ -43,6 +43,7 @@ MODULE_PARM_DESC(gctrace, "New heaps print a gctrace line per collection (defaul
  * @nmaps: VMAs of the arena alive (mremap's temporary copy counts); the
  *	arena is gone when it drops to zero
  * @sweeper: the background sweeper, queued after a lazy collection
+ * @marker: the concurrent mark's worker, queued when a mark starts
  */
 struct gcheap_heap {
 	struct mheap mh;
@@ -50,6 +51,7 @@ struct gcheap_heap {
 	struct address_space mapping;
 	atomic_t nmaps;
 	struct work_struct sweeper;
+	struct work_struct marker;
 };
 
 static u64 gcheap_arena_max(void)
@@ -313,16 +315,21 @@ static int gcheap_ioctl_gc(struct gcheap_ucmd *ucmd)
 
 	if (ret)
 		return ret;
-	if (g->flags & ~GCHEAP_GC_NOSWEEP || g->__reserved)
+	if (g->flags & ~MGC_GC_FLAGS || g->__reserved || g->__reserved2)
 		return -EINVAL;
 	ret = gcheap_gc_read_roots(heap, g, &ranges, &n, &roots, &buf);
 	if (ret)
 		return ret;
+	/* The dirty-bit walks of a concurrent collection need mmap_lock. */
+	mmap_read_lock(heap->mm);
 	ret = mgc_op_gc(&heap->mh, g, roots, n);
+	mmap_read_unlock(heap->mm);
 	kvfree(buf);
 	kvfree(roots);
 	kvfree(ranges);
-	if (!ret && (g->flags & GCHEAP_GC_NOSWEEP))
+	if (!ret && (g->out_flags & GCHEAP_GC_MARKING))
+		queue_work(system_unbound_wq, &heap->marker);
+	else if (!ret && (g->flags & GCHEAP_GC_NOSWEEP))
 		queue_work(system_unbound_wq, &heap->sweeper);
 	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*g));
 }
@@ -541,7 +548,7 @@ static int gcheap_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 	ret = mheap_set_arena(&heap->mh, vma->vm_start, len);
 	if (ret)
 		return ret;
-	mheap_arena_set_mapping(&heap->mh, &heap->mapping);
+	mheap_arena_set_mapping(&heap->mh, &heap->mapping, heap->mm);
 	/*
 	 * A forked child gets no view of the heap's pages (DONTCOPY); pages
 	 * are inserted by the fault handler (MIXEDMAP), refcounted and
@@ -577,6 +584,19 @@ static void gcheap_sweeper(struct work_struct *work)
 	} while (done);
 }
 
+/*
+ * A concurrent mark's share of the work that no allocation assists with:
+ * batches under mheap.lock until the grey objects are gone, or the mark
+ * ended or was dropped.
+ */
+static void gcheap_marker(struct work_struct *work)
+{
+	struct gcheap_heap *heap = container_of(work, struct gcheap_heap, marker);
+
+	while (mgc_mark_background(&heap->mh))
+		cond_resched();
+}
+
 /* ================ open / release ================ */
 
 static int gcheap_fops_open(struct inode *inode, struct file *filp)
@@ -600,6 +620,7 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 	heap->mapping.a_ops = &empty_aops;
 	filp->f_mapping = &heap->mapping;
 	INIT_WORK(&heap->sweeper, gcheap_sweeper);
+	INIT_WORK(&heap->marker, gcheap_marker);
 	filp->private_data = heap;
 	return nonseekable_open(inode, filp);
 }
@@ -610,6 +631,11 @@ static int gcheap_fops_release(struct inode *inode, struct file *filp)
 
 	/* The mapping holds the file, so no page is mapped any more. */
 	cancel_work_sync(&heap->sweeper);
+	/* A mark in progress ends here, so the worker stops at its next batch. */
+	mutex_lock(&heap->mh.lock);
+	mgc_abort(&heap->mh);
+	mutex_unlock(&heap->mh.lock);
+	cancel_work_sync(&heap->marker);
 	mheap_destroy(&heap->mh);
 	mmdrop(heap->mm);
 	kfree(heap);

@@ -268,3 +268,22 @@ u64 mheap_arena_resident(struct mheap *h)
 	}
 	return resident * PAGE_SIZE;
 }
+
+/*
+ * The kernel reads the CPU's dirty bits of the arena's page-table entries;
+ * user space cannot, so here every page counts as written and a concurrent
+ * mark's end rescans every marked object.
+ */
+bool mheap_arena_dirty_reset(struct mheap *h)
+{
+	(void)h;
+	return false;
+}
+
+int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)
+{
+	(void)h;
+	(void)bits;
+	(void)nbits;
+	return -EOPNOTSUPP;
+}

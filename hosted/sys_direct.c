@@ -420,7 +420,7 @@ static int direct_op_gc(struct gcheap_gc *ug)
 		return ret;
 	if (!direct->arena)
 		return -ENXIO;
-	if (g.flags & ~GCHEAP_GC_NOSWEEP || g.__reserved)
+	if (g.flags & ~MGC_GC_FLAGS || g.__reserved || g.__reserved2)
 		return -EINVAL;
 	if (g.nroots > GCHEAP_MAX_ROOTS)
 		return -E2BIG;

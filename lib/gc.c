@@ -109,6 +109,7 @@
  * @auto_backoff: the next failure's @auto_skip, under @gc_lock
  * @auto_warned: the first failure of an automatic collection was reported
  * @ncpu: online CPUs, for gc_cpu_fraction
+ * @auto_flags: GCHEAP_GC_* of automatic collections (GCHEAP_GC_MODE)
  *
  * Holds no pointer into the arena, so its place in the scanned bss keeps
  * nothing alive.
@@ -134,6 +135,7 @@ struct gc_world {
 	int auto_backoff;
 	bool auto_warned;
 	long ncpu;
+	unsigned int auto_flags;
 };
 
 static struct gc_world world = {
@@ -1070,8 +1072,9 @@ void gch_note_gc_due(void)
  *	frame so the collection sees it
  *
  * A lazy collection, as Go's background one: the sweep is left to the
- * kernel's worker and to the allocations that need the memory. Skipped if
- * another thread collected since the kernel said so. After a failure, the
+ * kernel's worker and to the allocations that need the memory. Unless
+ * GCHEAP_GC_MODE=stw, it is concurrent: this call starts a mark or ends
+ * the one running. Skipped if another thread collected since the kernel said so. After a failure, the
  * next few due collections are skipped, more each time, so a collection
  * that cannot succeed (too many threads for the roots, say) does not stop
  * the world at every refill. errno is left as it was.
@@ -1091,7 +1094,7 @@ void gch_gc_due(void *keep)
 		return;
 	}
 	gc_clear_stack();
-	err = gc_collect(GCHEAP_GC_NOSWEEP, gch_tc.gc_due_cycle);
+	err = gc_collect(world.auto_flags, gch_tc.gc_due_cycle);
 	pthread_mutex_lock(&world.gc_lock);
 	if (!err) {
 		world.auto_backoff = 0;
@@ -1200,6 +1203,24 @@ static int gc_env_config(struct gcheap_gc_config *c)
 	return 0;
 }
 
+/*
+ * GCHEAP_GC_MODE: "concurrent" (the default: automatic collections mark
+ * beside the program, two short pauses) or "stw" (each one stops the world
+ * for the whole mark). 0 or EINVAL.
+ */
+static int gc_env_mode(void)
+{
+	const char *mode = getenv("GCHEAP_GC_MODE");
+
+	world.auto_flags = GCHEAP_GC_NOSWEEP | GCHEAP_GC_CONCURRENT;
+	if (!mode || !*mode || !strcmp(mode, "concurrent"))
+		return 0;
+	if (strcmp(mode, "stw"))
+		return EINVAL;
+	world.auto_flags = GCHEAP_GC_NOSWEEP;
+	return 0;
+}
+
 /**
  * gch_gc_init() - the collector's part of the heap's set-up
  * @opts: the options of gcheap_init_opts()
@@ -1222,6 +1243,8 @@ int gch_gc_init(const struct gcheap_options *opts)
 		err = EINVAL;
 	if (!err)
 		err = gc_env_config(&c);
+	if (!err)
+		err = gc_env_mode();
 	if (err)
 		return err;
 	if (c.flags) {

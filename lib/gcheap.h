@@ -85,7 +85,10 @@ extern "C" {
  *
  * Other environment variables read at set-up: GCHEAP_GOGC (as
  * gcheap_set_gc_percent(): a percent, or "off"), GCHEAP_GCTRACE (1 for
- * gcheap_set_gctrace(1)).
+ * gcheap_set_gctrace(1)), GCHEAP_GC_MODE ("concurrent", the default:
+ * automatic collections mark beside the program, with two short pauses
+ * that stop the world, one to start and one to finish; "stw": each stops
+ * the world for its whole mark).
  */
 struct gcheap_options {
 	size_t size;
@@ -165,8 +168,8 @@ struct gcheap_size_class_stats {
  * /dev/gcheap (ENOENT when the module is not loaded), EOPNOTSUPP if the
  * module's API or geometry is not one this library knows, EPROTO if the
  * module's size-class table is malformed, EINVAL if GCHEAP_ARENA_SIZE,
- * GCHEAP_GOGC, GCHEAP_GCTRACE or a signal (option or environment) is not
- * valid, EFBIG if the arena asked for is larger than the module allows,
+ * GCHEAP_GOGC, GCHEAP_GCTRACE, GCHEAP_GC_MODE or a signal (option or
+ * environment) is not valid, EFBIG if the arena asked for is larger than the module allows,
  * ENOMEM if the address space for the arena cannot be had, ENOSPC if the
  * program has more data segments than the kernel registers as roots, EPERM
  * in a child forked after the parent set its heap up.

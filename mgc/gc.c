@@ -11,13 +11,27 @@
  *   3. terminate the mark: sweepgen += 2, every span needs sweeping,
  *   4. sweep everything, unless the caller asked for lazy sweeping.
  *
- * Pacing is Go's GOGC: the next collection is due when the heap has grown by
- * gc_percent over what the last mark found live, and never below 4 MiB.
+ * A concurrent collection (GCHEAP_GC_CONCURRENT) splits this over two calls
+ * with the program running between them: the first does 1, clears the
+ * arena's dirty bits and marks from the roots; a kernel worker
+ * (mgc_mark_background()) and the program's allocations (mgc_assist())
+ * mark the heap meanwhile, objects allocated meanwhile are marked at once
+ * (allocate-black, as Go); the second scans the roots again and every
+ * marked object's words on pages written since the first (the dirty bits),
+ * then does 3 and 4. A pointer the program moved during the mark is found
+ * there: into a root, rescanned; into a heap object, on a written page.
+ *
+ * Pacing is Go's GOGC: the goal is reached when the heap has grown by
+ * gc_percent over what the last mark traced live, and never below 4 MiB. A
+ * concurrent mark starts earlier (MGC_TRIGGER_EIGHTHS of the way), so that
+ * it ends near the goal; allocation assists keep it from ending later.
  */
 #include <linux/kernel.h>
 #include <linux/errno.h>
 #include <linux/ktime.h>
 #include <linux/lockdep.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/printk.h>
 #include <linux/slab.h>
@@ -55,6 +69,11 @@ void mgc_init(struct mheap *h)
  */
 void mgc_destroy(struct mheap *h)
 {
+	/* The spans are gone: only the mark's own state is left to free. */
+	mutex_lock(&h->lock);
+	mgc_mark_end(h, NULL);
+	h->gc.phase = MGC_PHASE_OFF;
+	mutex_unlock(&h->lock);
 	kfree(h->gc.roots);
 	h->gc.roots = NULL;
 	h->gc.nroots = 0;
@@ -78,23 +97,45 @@ u64 mgc_heap_alloc(struct mheap *h)
 	return bytes;
 }
 
+/* The heap as pacing counts it. */
+static u64 mgc_heap_paced(struct mheap *h)
+{
+	return h->gc.heap_marked + h->gc.alloc_since + h->cached_bytes;
+}
+
+/*
+ * Where a concurrent mark starts: part of the way from the last mark's heap
+ * to the goal, so that it can end before the goal (Go's trigger). After a
+ * stop-the-world collection the trigger is the goal itself.
+ */
+static u64 mgc_trigger(struct mheap *h)
+{
+	u64 goal = h->gc.next_gc, base = h->gc.heap_marked;
+
+	if (!h->gc.concurrent || goal == U64_MAX || base >= goal)
+		return goal;
+	return base + (goal - base) / 8 * MGC_TRIGGER_EIGHTHS;
+}
+
 /**
- * mgc_due() - whether the heap has reached its goal
+ * mgc_due() - whether the library should run a collection (or its next step)
  * @h: the heap, mheap.lock held
  *
  * The heap counts what the last mark found live, plus what was allocated
  * since, plus the free slots handed out with cached spans (Go counts a
- * cached span as allocated too).
+ * cached span as allocated too). While a concurrent mark runs, its end is
+ * due once its work is done or the heap has reached the goal.
  *
  * Return: true if a collection is due.
  */
 bool mgc_due(struct mheap *h)
 {
 	lockdep_assert_held(&h->lock);
+	if (h->gc.phase == MGC_PHASE_MARK)
+		return h->gc.mark_done || mgc_heap_paced(h) >= h->gc.next_gc;
 	if (h->gc.gc_percent < 0)
 		return false;
-	return h->gc.heap_marked + h->gc.alloc_since + h->cached_bytes >=
-	       h->gc.next_gc;
+	return mgc_heap_paced(h) >= mgc_trigger(h);
 }
 
 static u64 mgc_goal(s32 percent, u64 live)
@@ -139,9 +180,242 @@ static void mgc_trace(struct mheap *h, const struct mgc_times *t,
 	(void)total;
 }
 
+static u64 mgc_sat_add(u64 a, u64 b)
+{
+	u64 sum;
+
+	return check_add_overflow(a, b, &sum) ? U64_MAX : sum;
+}
+
+/* A mark has ended: pace the next cycle, record this one, reply. */
+static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
+			 const struct mgc_times *t, u64 before,
+			 const struct mgc_mark_result *res, u64 pause)
+{
+	unsigned int slot;
+
+	mgc_terminate_mark(h);
+	h->gc.heap_marked = res->bytes;
+	h->gc.heap_live = res->traced_bytes;
+	h->gc.alloc_since = 0;
+	/*
+	 * The goal grows from what tracing found: objects allocated black
+	 * during a concurrent mark survive it, but most are young and die
+	 * before the next one, as bdwgc and Go's heap profiles show.
+	 */
+	h->gc.next_gc = mgc_goal(h->gc.gc_percent, res->traced_bytes);
+	h->gc.num_gc++;
+
+	slot = (h->gc.num_gc - 1) % GCHEAP_NUM_PAUSES;
+	h->gc.pause_ns[slot] = pause;
+	h->gc.last_gc = mgc_realtime_ns();
+	h->gc.pause_end[slot] = h->gc.last_gc;
+	h->gc.pause_total_ns = mgc_sat_add(h->gc.pause_total_ns, pause);
+
+	g->cycle = h->gc.num_gc;
+	g->heap_before = before;
+	g->heap_marked = res->bytes;
+	g->objects_marked = res->objects;
+	g->next_gc = h->gc.next_gc;
+	g->pause_ns = pause;
+	g->overflows = res->overflows;
+	if (h->gc.gctrace)
+		mgc_trace(h, t, before, mgc_heap_alloc(h), res->bytes);
+}
+
+/* A whole collection with the world stopped. */
+static int mgc_stw(struct mheap *h, struct gcheap_gc *g,
+		   const struct mgc_root *roots, unsigned int nroots, u64 stw)
+{
+	struct mgc_times t = { .start_mono = mgc_now_ns() };
+	struct mgc_mark_result res;
+	u64 before, t1, t2, t3;
+	int ret;
+
+	before = mgc_heap_alloc(h);
+	ret = mgc_sweep_all(h);
+	if (ret)
+		return ret;
+	t1 = mgc_now_ns();
+	mgc_clear_marks(h);
+	ret = mgc_mark(h, roots, nroots, &res);
+	if (ret) {
+		/* Nothing was decided: the heap is as it was. */
+		mgc_clear_marks(h);
+		return ret;
+	}
+	t2 = mgc_now_ns();
+	h->gc.concurrent = false;
+	t.wall_ns[0] = t1 - t.start_mono;
+	t.wall_ns[1] = t2 - t1;
+	mgc_complete(h, g, &t, before, &res,
+		     mgc_sat_add(t2 - t.start_mono, stw));
+	/* A fatal signal leaves the rest to lazy sweeping. */
+	if (!(g->flags & GCHEAP_GC_NOSWEEP))
+		mgc_sweep_all(h);
+	t3 = mgc_now_ns();
+	h->gc.gc_cpu_ns += t3 - t.start_mono;
+	return 0;
+}
+
+/* The first step of a concurrent collection: mark the roots, arm. */
+static int mgc_start(struct mheap *h, struct gcheap_gc *g,
+		     const struct mgc_root *roots, unsigned int nroots, u64 t0)
+{
+	u64 now;
+	int ret;
+
+	h->gc.cycle_before = mgc_heap_alloc(h);
+	ret = mgc_sweep_all(h);
+	if (ret)
+		return ret;
+	mgc_clear_marks(h);
+	ret = mgc_mark_begin(h);
+	if (ret)
+		return ret;
+	/* Before the roots: a write from here on is seen at the end. */
+	h->gc.dirty_armed = mheap_arena_dirty_reset(h);
+	ret = mgc_mark_roots(h, roots, nroots, true);
+	if (ret) {
+		mgc_mark_end(h, NULL);
+		mgc_clear_marks(h);
+		return ret;
+	}
+	h->gc.phase = MGC_PHASE_MARK;
+	h->gc.mark_done = false;
+	h->gc.concurrent = true;
+	h->gc.cycle_start_ns = t0;
+	now = mgc_now_ns();
+	h->gc.start_pause_ns = mgc_sat_add(now - t0, g->stw_ns);
+	h->gc.gc_cpu_ns += now - t0;
+	g->out_flags = GCHEAP_GC_MARKING;
+	g->heap_before = h->gc.cycle_before;
+	g->next_gc = h->gc.next_gc;
+	g->pause_ns = now - t0;
+	return 0;
+}
+
+/* The last step: roots and written pages again, then end the mark. */
+static int mgc_finish(struct mheap *h, struct gcheap_gc *g,
+		      const struct mgc_root *roots, unsigned int nroots,
+		      u64 t0, u64 stw)
+{
+	u64 nbits = h->grown << (MHEAP_PAGE_SHIFT - PAGE_SHIFT), t2, start_end;
+	struct mgc_times t = { .start_mono = h->gc.cycle_start_ns };
+	struct mgc_mark_result res;
+	unsigned long *dirty = NULL;
+	int ret;
+
+	if (h->gc.dirty_armed && nbits) {
+		/* Without memory for the bitmap, every marked object counts. */
+		dirty = kvcalloc(BITS_TO_LONGS(nbits), sizeof(*dirty),
+				 GFP_KERNEL_ACCOUNT);
+		if (dirty && mheap_arena_dirty_collect(h, dirty, nbits)) {
+			kvfree(dirty);
+			dirty = NULL;
+		}
+	}
+	ret = mgc_mark_roots(h, roots, nroots, true);
+	if (!ret)
+		ret = mgc_mark_dirty(h, dirty, dirty ? nbits : 0);
+	if (!ret)
+		ret = mgc_mark_step(h, U64_MAX, true);
+	kvfree(dirty);
+	if (ret < 0) {
+		mgc_abort(h);
+		return ret;
+	}
+	mgc_mark_end(h, &res);
+	h->gc.phase = MGC_PHASE_OFF;
+	h->gc.mark_done = false;
+	t2 = mgc_now_ns();
+	start_end = h->gc.cycle_start_ns + h->gc.start_pause_ns;
+	t.wall_ns[0] = h->gc.start_pause_ns;
+	t.wall_ns[1] = t0 > start_end ? t0 - start_end : 0;
+	t.wall_ns[2] = t2 - t0;
+	mgc_complete(h, g, &t, h->gc.cycle_before, &res,
+		     mgc_sat_add(h->gc.start_pause_ns,
+				 mgc_sat_add(t2 - t0, stw)));
+	if (!(g->flags & GCHEAP_GC_NOSWEEP))
+		mgc_sweep_all(h);
+	h->gc.gc_cpu_ns += mgc_now_ns() - t0;
+	return 0;
+}
+
+/**
+ * mgc_abort() - drop a concurrent mark that will not finish
+ * @h: the heap, mheap.lock held
+ *
+ * Objects allocated during it are allocated already; the mark bits go.
+ */
+void mgc_abort(struct mheap *h)
+{
+	lockdep_assert_held(&h->lock);
+	if (h->gc.phase != MGC_PHASE_MARK)
+		return;
+	mgc_mark_end(h, NULL);
+	mgc_clear_marks(h);
+	h->gc.phase = MGC_PHASE_OFF;
+	h->gc.mark_done = false;
+}
+
+/**
+ * mgc_mark_background() - one batch of the concurrent mark's worker
+ * @h: the heap, mheap.lock not held
+ *
+ * Return: true if there is more to do.
+ */
+bool mgc_mark_background(struct mheap *h)
+{
+	bool more = false;
+	u64 t0 = mgc_now_ns();
+
+	mutex_lock(&h->lock);
+	if (h->gc.phase == MGC_PHASE_MARK && !h->gc.mark_done) {
+		if (mgc_mark_step(h, MGC_MARK_BATCH, false) == 1)
+			h->gc.mark_done = true;
+		else
+			more = true;
+		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
+	}
+	mutex_unlock(&h->lock);
+	return more;
+}
+
+/**
+ * mgc_assist() - mark in proportion to an allocation (Go's mark assist)
+ * @h: the heap, mheap.lock held
+ * @bytes: bytes just handed out
+ *
+ * The work left (the words the last mark traced, less those scanned) is
+ * spread over the runway left to the goal, so that the mark ends before the
+ * heap gets there however fast the program allocates.
+ */
+void mgc_assist(struct mheap *h, u64 bytes)
+{
+	u64 heap, left, expect, done, budget, t0;
+
+	lockdep_assert_held(&h->lock);
+	if (h->gc.phase != MGC_PHASE_MARK || h->gc.mark_done)
+		return;
+	heap = mgc_heap_paced(h);
+	if (heap >= h->gc.next_gc)
+		return;	/* the end is due: it does the rest */
+	left = h->gc.next_gc - heap;
+	expect = h->gc.heap_live / 8;
+	done = mgc_mark_progress(h);
+	budget = expect > done ? div64_u64(expect - done,
+					   max_t(u64, left / max_t(u64, bytes, 1), 1)) : 0;
+	budget = clamp_t(u64, budget, MGC_ASSIST_MIN, MGC_ASSIST_MAX);
+	t0 = mgc_now_ns();
+	if (mgc_mark_step(h, budget, false) == 1)
+		h->gc.mark_done = true;
+	h->gc.gc_cpu_ns += mgc_now_ns() - t0;
+}
+
 /**
  * mgc_op_gc() - GCHEAP_IOC_GC on kernel copies of the roots
- * @h: the heap
+ * @h: the heap; the caller holds the owner's mmap_lock for reading
  * @g: the request and the reply
  * @roots: the registered roots and those of @g, read into kernel memory
  * @nroots: entries of @roots
@@ -151,12 +425,10 @@ static void mgc_trace(struct mheap *h, const struct mgc_times *t,
 int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 	      const struct mgc_root *roots, unsigned int nroots)
 {
-	struct mgc_times t = { .start_mono = mgc_now_ns() };
-	u64 before, objects, bytes, overflows, t1, t2, t3, pause;
-	unsigned int slot;
+	u64 t0 = mgc_now_ns(), stw = g->stw_ns;
 	int ret;
 
-	if (g->flags & ~GCHEAP_GC_NOSWEEP || g->__reserved)
+	if (g->flags & ~MGC_GC_FLAGS || g->__reserved || g->__reserved2)
 		return -EINVAL;
 
 	mutex_lock(&h->lock);
@@ -166,53 +438,18 @@ int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 	ret = -EBUSY;
 	if (h->cached_spans)
 		goto out;
-
-	before = mgc_heap_alloc(h);
-	ret = mgc_sweep_all(h);
-	if (ret)
-		goto out;
-	t1 = mgc_now_ns();
-	mgc_clear_marks(h);
-	ret = mgc_mark(h, roots, nroots, &objects, &bytes, &overflows);
-	if (ret) {
-		/* Nothing was decided: the heap is as it was. */
-		mgc_clear_marks(h);
+	g->out_flags = 0;
+	if (h->gc.phase == MGC_PHASE_MARK) {
+		ret = mgc_finish(h, g, roots, nroots, t0, stw);
+		if (ret || (g->flags & GCHEAP_GC_CONCURRENT))
+			goto out;
+		/* Asked for a whole collection: run one of its own. */
+		stw = 0;
+	} else if (g->flags & GCHEAP_GC_CONCURRENT) {
+		ret = mgc_start(h, g, roots, nroots, t0);
 		goto out;
 	}
-	t2 = mgc_now_ns();
-	mgc_terminate_mark(h);
-	h->gc.heap_marked = bytes;
-	h->gc.alloc_since = 0;
-	h->gc.next_gc = mgc_goal(h->gc.gc_percent, bytes);
-	h->gc.num_gc++;
-	/* A fatal signal leaves the rest to lazy sweeping. */
-	if (!(g->flags & GCHEAP_GC_NOSWEEP))
-		mgc_sweep_all(h);
-	t3 = mgc_now_ns();
-
-	t.wall_ns[0] = t1 - t.start_mono;
-	t.wall_ns[1] = t2 - t1;
-	t.wall_ns[2] = t3 - t2;
-	pause = t3 - t.start_mono;
-	if (check_add_overflow(pause, g->stw_ns, &pause))
-		pause = U64_MAX;
-	slot = (h->gc.num_gc - 1) % GCHEAP_NUM_PAUSES;
-	h->gc.pause_ns[slot] = pause;
-	h->gc.last_gc = mgc_realtime_ns();
-	h->gc.pause_end[slot] = h->gc.last_gc;
-	h->gc.pause_total_ns += pause;
-	h->gc.gc_cpu_ns += t3 - t.start_mono;
-
-	g->cycle = h->gc.num_gc;
-	g->heap_before = before;
-	g->heap_marked = bytes;
-	g->objects_marked = objects;
-	g->next_gc = h->gc.next_gc;
-	g->pause_ns = t3 - t.start_mono;
-	g->overflows = overflows;
-	if (h->gc.gctrace)
-		mgc_trace(h, &t, before, mgc_heap_alloc(h), bytes);
-	ret = 0;
+	ret = mgc_stw(h, g, roots, nroots, stw);
 out:
 	mutex_unlock(&h->lock);
 	return ret;

@@ -28,30 +28,53 @@
 /* Words scanned between checks for rescheduling and fatal signals. */
 #define MARK_CHECK_WORDS	4096
 
-struct mark_state {
+/**
+ * struct mgc_mark - the state of one mark, kept across calls while a
+ *	concurrent mark runs (mgc.mark), under mheap.lock
+ * @h: the heap
+ * @work: the grey objects' addresses
+ * @cap: entries of @work
+ * @n: entries in use
+ * @overflow: an object was marked but not pushed: rescan marked objects
+ * @lo: first address of the arena
+ * @hi: one past its last
+ * @objects: objects marked by tracing
+ * @bytes: their bytes
+ * @black_objects: objects allocated while the mark ran, marked at once
+ * @black_bytes: their bytes
+ * @overflows: rescans that overflow cost
+ * @words: words scanned
+ * @intr: this call may stop on a fatal signal (a collection's ioctl; not
+ *	the background worker, nor an allocation's assist)
+ * @error: -EINTR once a fatal signal stopped it
+ */
+struct mgc_mark {
 	struct mheap *h;
 	u64 *work;
 	u32 cap;
 	u32 n;
 	bool overflow;
 	u64 lo, hi;
-	u64 objects, bytes, overflows;
-	unsigned long words;
+	u64 objects, bytes;
+	u64 black_objects, black_bytes;
+	u64 overflows;
+	u64 words;
+	bool intr;
 	int error;
 };
 
-static bool mark_check(struct mark_state *m)
+static bool mark_check(struct mgc_mark *m)
 {
 	if (++m->words % MARK_CHECK_WORDS)
 		return !m->error;
-	if (fatal_signal_pending(current))
+	if (m->intr && fatal_signal_pending(current))
 		m->error = -EINTR;
 	else
 		cond_resched();
 	return !m->error;
 }
 
-static void mark_word(struct mark_state *m, u64 w)
+static void mark_word(struct mgc_mark *m, u64 w)
 {
 	struct mheap *h = m->h;
 	struct mspan *s;
@@ -82,7 +105,7 @@ static void mark_word(struct mark_state *m, u64 w)
 }
 
 /* Scan @len bytes of the arena at offset @off for pointers. */
-static void mark_scan_arena(struct mark_state *m, u64 off, u64 len)
+static void mark_scan_arena(struct mgc_mark *m, u64 off, u64 len)
 {
 	u64 end = off + len;
 
@@ -102,25 +125,29 @@ static void mark_scan_arena(struct mark_state *m, u64 off, u64 len)
 	}
 }
 
-static void mark_scan_object(struct mark_state *m, u64 addr)
+static void mark_scan_object(struct mgc_mark *m, u64 addr)
 {
 	struct mspan *s = mheap_span_of_addr(m->h, addr);
 
-	/* Only objects this mark pushed are on the list. */
-	if (WARN_ON_ONCE(!s || s->state != MSPAN_INUSE))
+	/*
+	 * While a concurrent mark runs, the program may free an object that
+	 * is on the list; its span may be gone.
+	 */
+	if (!s || s->state != MSPAN_INUSE)
 		return;
 	mark_scan_arena(m, addr - m->h->arena_base,
 			mspan_is_large(s) ? mspan_bytes(s) : s->elemsize);
 }
 
-static void mark_drain(struct mark_state *m)
+/* Scan grey objects until none is left or @stop words were scanned. */
+static void mark_drain(struct mgc_mark *m, u64 stop)
 {
-	while (m->n && !m->error)
+	while (m->n && !m->error && m->words < stop)
 		mark_scan_object(m, m->work[--m->n]);
 }
 
 /* Scan every marked object of a span again (overflow recovery). */
-static void mark_rescan_span(struct mark_state *m, struct mspan *s)
+static void mark_rescan_span(struct mgc_mark *m, struct mspan *s)
 {
 	u64 base = mheap_span_base(m->h, s);
 	unsigned long idx;
@@ -130,13 +157,13 @@ static void mark_rescan_span(struct mark_state *m, struct mspan *s)
 	for_each_set_bit(idx, s->gcmarkbits, s->nelems) {
 		mark_scan_arena(m, base - m->h->arena_base + idx * s->elemsize,
 				mspan_is_large(s) ? mspan_bytes(s) : s->elemsize);
-		mark_drain(m);
+		mark_drain(m, U64_MAX);
 		if (m->error)
 			return;
 	}
 }
 
-static void mark_rescan_list(struct mark_state *m, struct list_head *head)
+static void mark_rescan_list(struct mgc_mark *m, struct list_head *head)
 {
 	struct mspan *s;
 
@@ -147,7 +174,8 @@ static void mark_rescan_list(struct mark_state *m, struct list_head *head)
 	}
 }
 
-static void mark_rescan(struct mark_state *m)
+/* Scan every marked object of the heap again. */
+static void mark_rescan(struct mgc_mark *m)
 {
 	struct mheap *h = m->h;
 	unsigned int i;
@@ -156,64 +184,269 @@ static void mark_rescan(struct mark_state *m)
 		mark_rescan_list(m, &h->central[i].partial);
 		mark_rescan_list(m, &h->central[i].full);
 		mark_rescan_list(m, &h->central[i].empty);
+		mark_rescan_list(m, &h->central[i].cached);
 	}
 	if (!m->error)
 		mark_rescan_list(m, &h->large);
 }
 
 /**
- * mgc_mark() - mark everything reachable from @roots
+ * mgc_mark_begin() - set up a mark
+ * @h: the heap, mheap.lock held, every span swept and none cached, mark
+ *	bits clear
+ *
+ * Return: 0 or -ENOMEM (for the work list).
+ */
+int mgc_mark_begin(struct mheap *h)
+{
+	struct mgc_mark *m;
+
+	lockdep_assert_held(&h->lock);
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return -ENOMEM;
+	m->h = h;
+	m->cap = h->gc.work_cap ?: MGC_WORK_MAX;
+	m->lo = h->arena_base;
+	m->hi = h->arena_base + (h->arena_pages << MHEAP_PAGE_SHIFT);
+	m->work = kvmalloc_array(m->cap, sizeof(*m->work), GFP_KERNEL_ACCOUNT);
+	if (!m->work) {
+		kfree(m);
+		return -ENOMEM;
+	}
+	h->gc.mark = m;
+	return 0;
+}
+
+/**
+ * mgc_mark_end() - free a mark's state
+ * @h: the heap, mheap.lock held
+ * @res: out, may be NULL: what the mark found
+ */
+void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res)
+{
+	struct mgc_mark *m = h->gc.mark;
+
+	lockdep_assert_held(&h->lock);
+	if (!m)
+		return;
+	if (res) {
+		res->objects = m->objects + m->black_objects;
+		res->bytes = m->bytes + m->black_bytes;
+		res->traced_bytes = m->bytes;
+		res->overflows = m->overflows;
+	}
+	kvfree(m->work);
+	kfree(m);
+	h->gc.mark = NULL;
+}
+
+/**
+ * mgc_mark_roots() - mark what @roots point at
+ * @h: the heap, mheap.lock held, a mark begun
+ * @roots: memory to scan as roots
+ * @nroots: entries of @roots
+ * @intr: stop on a fatal signal
+ *
+ * Grey objects are scanned only as far as needed to keep room on the list.
+ *
+ * Return: 0 or -EINTR.
+ */
+int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
+		   unsigned int nroots, bool intr)
+{
+	struct mgc_mark *m = h->gc.mark;
+	unsigned int r;
+
+	lockdep_assert_held(&h->lock);
+	m->intr = intr;
+	for (r = 0; r < nroots && !m->error; r++) {
+		const u64 *w = roots[r].words;
+		size_t i;
+
+		for (i = 0; i < roots[r].len / 8; i++) {
+			mark_word(m, w[i]);
+			if (!mark_check(m))
+				break;
+			if (m->n > m->cap / 2)
+				mark_drain(m, m->words + MARK_CHECK_WORDS * 16);
+		}
+	}
+	return m->error;
+}
+
+/**
+ * mgc_mark_step() - scan grey objects
+ * @h: the heap, mheap.lock held, a mark begun
+ * @budget: words to scan at most (roughly: an object is scanned whole);
+ *	U64_MAX for all
+ * @intr: stop on a fatal signal
+ *
+ * An overflowed list is recovered here, by a rescan of every marked object
+ * once the list has drained.
+ *
+ * Return: 1 if no grey object is left, 0 if some are, -EINTR.
+ */
+int mgc_mark_step(struct mheap *h, u64 budget, bool intr)
+{
+	struct mgc_mark *m = h->gc.mark;
+	u64 stop;
+
+	lockdep_assert_held(&h->lock);
+	m->intr = intr;
+	stop = budget == U64_MAX ? U64_MAX : m->words + budget;
+	for (;;) {
+		mark_drain(m, stop);
+		if (m->error)
+			return m->error;
+		if (m->n)
+			return 0;
+		if (!m->overflow)
+			return 1;
+		if (m->words >= stop)
+			return 0;
+		m->overflow = false;
+		m->overflows++;
+		mark_rescan(m);
+	}
+}
+
+/* Scan the marked objects' words on one written page of the arena. */
+static void mark_dirty_page(struct mgc_mark *m, u64 addr)
+{
+	struct mheap *h = m->h;
+	u64 end = addr + PAGE_SIZE, base, first, last, idx;
+	struct mspan *s = mheap_span_of_addr(h, addr);
+
+	if (!s || s->state != MSPAN_INUSE || (s->spanclass & 1))
+		return;
+	base = mheap_span_base(h, s);
+	if (mspan_is_large(s)) {
+		if (test_bit(0, s->gcmarkbits))
+			mark_scan_arena(m, addr - h->arena_base, PAGE_SIZE);
+		return;
+	}
+	first = (addr - base) / s->elemsize;
+	last = min_t(u64, (end - 1 - base) / s->elemsize + 1, s->nelems);
+	for (idx = first; idx < last && !m->error; idx++) {
+		u64 lo = base + idx * s->elemsize, hi = lo + s->elemsize;
+
+		if (!test_bit(idx, s->gcmarkbits))
+			continue;
+		lo = max(lo, addr);
+		hi = min(hi, end);
+		mark_scan_arena(m, lo - h->arena_base, hi - lo);
+	}
+}
+
+/**
+ * mgc_mark_dirty() - scan again what the program wrote during the mark
+ * @h: the heap, mheap.lock held, a mark begun
+ * @dirty: bit i set for each base page i of the arena written since the
+ *	mark began; NULL if not known (every marked object is scanned again)
+ * @nbits: bits of @dirty
+ *
+ * Only marked objects need it: a marked object was scanned, or is grey and
+ * will be scanned whole; the words written to it since are scanned here.
+ * Pages are scanned, not whole objects: the rest of a big object was
+ * scanned when it had to be.
+ *
+ * Return: 0 or -EINTR.
+ */
+int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits)
+{
+	struct mgc_mark *m = h->gc.mark;
+	unsigned long i;
+
+	lockdep_assert_held(&h->lock);
+	m->intr = true;
+	if (!dirty) {
+		mark_rescan(m);
+		return m->error;
+	}
+	for_each_set_bit(i, dirty, nbits) {
+		mark_dirty_page(m, m->lo + ((u64)i << PAGE_SHIFT));
+		if (m->error)
+			break;
+		if (m->n > m->cap / 2)
+			mark_drain(m, U64_MAX);
+	}
+	return m->error;
+}
+
+/**
+ * mgc_mark_black() - mark an object allocated while a concurrent mark runs
+ * @h: the heap, mheap.lock held, in MGC_PHASE_MARK
+ * @s: its span
+ * @idx: its slot (0 for a large object)
+ *
+ * Go allocates black during a mark: the object survives this cycle. What the
+ * program writes into it is on written pages, scanned at the mark's end.
+ */
+void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx)
+{
+	struct mgc_mark *m = h->gc.mark;
+
+	lockdep_assert_held(&h->lock);
+	if (__test_and_set_bit(idx, s->gcmarkbits))
+		return;
+	m->black_objects++;
+	m->black_bytes += mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
+}
+
+/**
+ * mgc_mark_black_word() - mgc_mark_black() for a word of slots
+ * @h: the heap, mheap.lock held, in MGC_PHASE_MARK
+ * @s: a small span
+ * @w: the word of its bitmaps
+ * @bits: the slots of that word allocated
+ */
+void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,
+			 unsigned long bits)
+{
+	struct mgc_mark *m = h->gc.mark;
+	unsigned long fresh = bits & ~s->gcmarkbits[w];
+
+	lockdep_assert_held(&h->lock);
+	s->gcmarkbits[w] |= bits;
+	m->black_objects += hweight_long(fresh);
+	m->black_bytes += (u64)hweight_long(fresh) * s->elemsize;
+}
+
+/**
+ * mgc_mark_progress() - words scanned so far by the current mark
+ * @h: the heap, mheap.lock held, a mark begun
+ *
+ * Return: the count.
+ */
+u64 mgc_mark_progress(struct mheap *h)
+{
+	return h->gc.mark->words;
+}
+
+/**
+ * mgc_mark() - mark everything reachable from @roots, all at once
  * @h: the heap, mheap.lock held, every span swept and none cached, mark
  *	bits clear
  * @roots: memory to scan as roots
  * @nroots: entries of @roots
- * @objects: out: objects marked
- * @bytes: out: bytes of objects marked
- * @overflows: out: work-list overflows recovered from
+ * @res: out: what it found
  *
  * Return: 0; -ENOMEM for the work list; -EINTR on a fatal signal (the mark
  * bits are then partial: the caller clears them).
  */
 int mgc_mark(struct mheap *h, const struct mgc_root *roots,
-	     unsigned int nroots, u64 *objects, u64 *bytes, u64 *overflows)
+	     unsigned int nroots, struct mgc_mark_result *res)
 {
-	struct mark_state m = {
-		.h = h,
-		.cap = h->gc.work_cap ?: MGC_WORK_MAX,
-		.lo = h->arena_base,
-		.hi = h->arena_base + (h->arena_pages << MHEAP_PAGE_SHIFT),
-	};
-	unsigned int r;
+	int ret = mgc_mark_begin(h);
 
-	lockdep_assert_held(&h->lock);
-	m.work = kvmalloc_array(m.cap, sizeof(*m.work), GFP_KERNEL);
-	if (!m.work)
-		return -ENOMEM;
-
-	for (r = 0; r < nroots && !m.error; r++) {
-		const u64 *w = roots[r].words;
-		size_t i;
-
-		for (i = 0; i < roots[r].len / 8; i++) {
-			mark_word(&m, w[i]);
-			if (!mark_check(&m))
-				break;
-			/* Keep the list short while roots are read. */
-			if (m.n > m.cap / 2)
-				mark_drain(&m);
-		}
-		mark_drain(&m);
-	}
-	while (!m.error && m.overflow) {
-		m.overflow = false;
-		m.overflows++;
-		mark_rescan(&m);
-	}
-	kvfree(m.work);
-	*objects = m.objects;
-	*bytes = m.bytes;
-	*overflows = m.overflows;
-	return m.error;
+	if (ret)
+		return ret;
+	ret = mgc_mark_roots(h, roots, nroots, true);
+	if (!ret)
+		ret = mgc_mark_step(h, U64_MAX, true);
+	mgc_mark_end(h, res);
+	return ret < 0 ? ret : 0;
 }
 
 static void mark_clear_list(struct list_head *head)

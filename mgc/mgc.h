@@ -16,6 +16,38 @@
 #define MGC_HEAP_MINIMUM	(4ULL << 20)
 #define MGC_DEFAULT_PERCENT	100
 
+/* The flags GCHEAP_IOC_GC knows. */
+#define MGC_GC_FLAGS		(GCHEAP_GC_NOSWEEP | GCHEAP_GC_CONCURRENT)
+
+/* mgc.phase */
+#define MGC_PHASE_OFF		0
+#define MGC_PHASE_MARK		1	/* a concurrent mark runs */
+
+/*
+ * A concurrent mark starts when the heap has used this many eighths of its
+ * runway to the goal (Go's trigger), so that it can end before the goal.
+ */
+#define MGC_TRIGGER_EIGHTHS	5
+/* Words the background marker scans per hold of mheap.lock. */
+#define MGC_MARK_BATCH		(1U << 15)
+/* Words an allocation's assist scans at most, and at least. */
+#define MGC_ASSIST_MAX		(1U << 18)
+#define MGC_ASSIST_MIN		(1U << 10)
+
+/**
+ * struct mgc_mark_result - what a mark found
+ * @objects: objects marked, allocate-black ones included
+ * @bytes: their bytes
+ * @traced_bytes: bytes found by tracing alone
+ * @overflows: work-list overflows recovered from
+ */
+struct mgc_mark_result {
+	u64 objects;
+	u64 bytes;
+	u64 traced_bytes;
+	u64 overflows;
+};
+
 /**
  * struct mgc_root - memory to scan as roots, in the kernel's view
  * @words: the words (a kernel copy of user memory, or in the hosted build
@@ -52,9 +84,23 @@ u64 mgc_now_ns(void);
 u64 mgc_realtime_ns(void);
 extern bool mgc_gctrace_default;
 
+bool mgc_mark_background(struct mheap *h);
+void mgc_abort(struct mheap *h);
+void mgc_assist(struct mheap *h, u64 bytes);
+
 /* mark.c */
 int mgc_mark(struct mheap *h, const struct mgc_root *roots,
-	     unsigned int nroots, u64 *objects, u64 *bytes, u64 *overflows);
+	     unsigned int nroots, struct mgc_mark_result *res);
+int mgc_mark_begin(struct mheap *h);
+void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res);
+int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
+		   unsigned int nroots, bool intr);
+int mgc_mark_step(struct mheap *h, u64 budget, bool intr);
+int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits);
+void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx);
+void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,
+			 unsigned long bits);
+u64 mgc_mark_progress(struct mheap *h);
 void mgc_clear_marks(struct mheap *h);
 
 /* sweep.c */

@@ -17,6 +17,11 @@
 #include <linux/spinlock.h>
 #include <linux/sched/signal.h>
 #include <linux/lockdep.h>
+#include <linux/mmap_lock.h>
+#include <linux/smp.h>
+#ifdef CONFIG_X86
+#include <asm/tlbflush.h>
+#endif
 #include "mheap.h"
 #include "arena.h"
 
@@ -30,6 +35,7 @@
  * @resident: pages in @pages
  * @mapping: the heap's own address_space, whose only VMA is the arena
  *	mapped at file offset 0; NULL in the KUnit suites' fake arenas
+ * @mm: the address space that maps it (the heap holds a reference)
  */
 struct mheap_arena {
 	spinlock_t lock;	/* the page arrays; inside mheap.lock */
@@ -37,6 +43,7 @@ struct mheap_arena {
 	struct page ***pages;
 	atomic_long_t resident;
 	struct address_space *mapping;
+	struct mm_struct *mm;
 };
 
 int mheap_arena_init(struct mheap *h)
@@ -228,10 +235,13 @@ int mheap_arena_poke(struct mheap *h, u64 off, u64 val)
  * mheap_arena_set_mapping() - say where the arena is mapped, for zapping
  * @h: the heap, with an arena
  * @mapping: the heap's own address_space
+ * @mm: the address space the arena is mapped in
  */
-void mheap_arena_set_mapping(struct mheap *h, struct address_space *mapping)
+void mheap_arena_set_mapping(struct mheap *h, struct address_space *mapping,
+			     struct mm_struct *mm)
 {
 	h->backing->mapping = mapping;
+	h->backing->mm = mm;
 }
 
 /**
@@ -260,3 +270,129 @@ u64 mheap_arena_resident(struct mheap *h)
 
 	return a ? (u64)atomic_long_read(&a->resident) << PAGE_SHIFT : 0;
 }
+
+/* ---- Dirty tracking for the concurrent mark ---- */
+
+/*
+ * A concurrent mark has to find the arena words the program wrote while it
+ * ran. The CPU already records that: it sets a page-table entry's dirty bit
+ * on the first write through it. So the start of a mark clears the dirty
+ * bits of the arena's entries and flushes the TLBs (a cached translation
+ * with the bit set would let writes go unrecorded), and its end reads which
+ * bits came back: no write protection, no fault, no signal. On
+ * architectures other than x86 the bits are not used and every page counts
+ * as written.
+ *
+ * The arena's pages are the heap's own (inserted by the fault handler, never
+ * written back anywhere), so the kernel needs their dirty bits for nothing
+ * else. The walks only touch the heap's own VMA, checked under mmap_lock:
+ * a program that unmapped the arena and mapped something else there keeps
+ * that memory's bits.
+ */
+#ifdef CONFIG_X86
+static struct vm_area_struct *arena_vma(struct mheap *h)
+{
+	struct mheap_arena *a = h->backing;
+	struct vm_area_struct *vma;
+
+	if (!a || !a->mapping || !a->mm)
+		return NULL;
+	lockdep_assert_held(&a->mm->mmap_lock);
+	vma = vma_lookup(a->mm, h->arena_base);
+	if (!vma || !vma->vm_file || vma->vm_file->f_mapping != a->mapping)
+		return NULL;
+	return vma;
+}
+
+static int arena_pte_clean(pte_t *pte, unsigned long addr, void *data)
+{
+	clear_bit(_PAGE_BIT_DIRTY, (unsigned long *)&pte->pte);
+	return 0;
+}
+
+struct arena_dirty_walk {
+	unsigned long *bits;
+	unsigned long base;
+	u64 nbits;
+};
+
+static int arena_pte_dirty(pte_t *pte, unsigned long addr, void *data)
+{
+	struct arena_dirty_walk *w = data;
+	u64 i = (addr - w->base) >> PAGE_SHIFT;
+	pte_t v = READ_ONCE(*pte);
+
+	if (i < w->nbits && pte_present(v) && pte_dirty(v))
+		__set_bit(i, w->bits);
+	return 0;
+}
+
+static void arena_flush_tlb_local(void *unused)
+{
+	__flush_tlb_all();
+}
+
+/**
+ * mheap_arena_dirty_reset() - clear the arena's dirty bits
+ * @h: the heap, mheap.lock held, and the owner's mmap_lock
+ *
+ * Return: true if the arena's writes are tracked from now on.
+ */
+bool mheap_arena_dirty_reset(struct mheap *h)
+{
+	struct vm_area_struct *vma;
+	unsigned long len;
+
+	lockdep_assert_held(&h->lock);
+	vma = arena_vma(h);
+	if (!vma)
+		return false;
+	len = min_t(u64, vma->vm_end - h->arena_base,
+		    h->grown << MHEAP_PAGE_SHIFT);
+	if (len && apply_to_existing_page_range(vma->vm_mm, h->arena_base,
+						len, arena_pte_clean, NULL))
+		return false;
+	on_each_cpu(arena_flush_tlb_local, NULL, 1);
+	return true;
+}
+
+/**
+ * mheap_arena_dirty_collect() - which pages were written since the reset
+ * @h: the heap, mheap.lock held, and the owner's mmap_lock
+ * @bits: out: bit i set if base page i of the arena was written
+ * @nbits: bits of @bits (zeroed by the caller)
+ *
+ * Return: 0; -ENOENT if the arena is no longer mapped (a write may have
+ * gone with the mapping: count every page as written).
+ */
+int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)
+{
+	struct arena_dirty_walk w = {
+		.bits = bits,
+		.base = h->arena_base,
+		.nbits = nbits,
+	};
+	struct vm_area_struct *vma;
+	unsigned long len;
+
+	lockdep_assert_held(&h->lock);
+	vma = arena_vma(h);
+	if (!vma)
+		return -ENOENT;
+	len = min_t(u64, vma->vm_end - h->arena_base, nbits << PAGE_SHIFT);
+	if (len && apply_to_existing_page_range(vma->vm_mm, h->arena_base, len,
+						arena_pte_dirty, &w))
+		return -ENOENT;
+	return 0;
+}
+#else
+bool mheap_arena_dirty_reset(struct mheap *h)
+{
+	return false;
+}
+
+int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)
+{
+	return -EOPNOTSUPP;
+}
+#endif

@@ -7,8 +7,10 @@
 
 struct page;
 struct address_space;
+struct mm_struct;
 
 struct page *mheap_arena_page(struct mheap *h, unsigned long pgoff, bool alloc);
-void mheap_arena_set_mapping(struct mheap *h, struct address_space *mapping);
+void mheap_arena_set_mapping(struct mheap *h, struct address_space *mapping,
+			     struct mm_struct *mm);
 
 #endif /* _GCHEAP_MHEAP_ARENA_H */

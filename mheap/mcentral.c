@@ -123,6 +123,8 @@ void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 		used += hweight_long(u);
 		freed += hweight_long(f);
 		s->allocbits[w] |= u & ~f;
+		if (h->gc.phase == MGC_PHASE_MARK && (u & ~f))
+			mgc_mark_black_word(h, s, w, u & ~f);
 	}
 	s->nalloc += used - freed;
 	c->nalloc += used - freed;

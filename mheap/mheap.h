@@ -13,12 +13,14 @@
  * -------
  * Lock order, outermost first:
  *
- *   mmap_lock (fault path only)
+ *   mmap_lock (fault path; read-held around a concurrent collection's
+ *              start and finish, for the arena's dirty bits)
  *     mheap.lock               (mutex) every field of struct mheap, its spans,
  *                              mcentrals, free lists and span map
  *       mheap_arena.lock       (spinlock) the backing-page arrays
- *       i_mmap_rwsem, page table locks (zapping a freed span's pages, and
- *                              the fault handler inserting one)
+ *       i_mmap_rwsem, page table locks (zapping a freed span's pages, the
+ *                              fault handler inserting one, and the dirty-bit
+ *                              walks)
  *
  * No user memory is touched with mheap.lock held: the ioctl layer copies
  * arguments in before calling the mheap_op_*() functions and copies results
@@ -183,6 +185,7 @@ struct mcentral {
 };
 
 struct mheap_arena;
+struct mgc_mark;
 
 /**
  * struct mgc - the collector's state of one heap, protected by mheap.lock
@@ -203,6 +206,18 @@ struct mheap_arena;
  * @roots: registered root ranges
  * @nroots: entries of @roots in use
  * @work_cap: mark work list entries (0: the default); KUnit shrinks it
+ * @phase: MGC_PHASE_OFF, or MGC_PHASE_MARK while a concurrent mark runs
+ * @mark: the concurrent mark's state (work list, counts), in @phase MARK
+ * @mark_done: the concurrent mark's work list has drained
+ * @concurrent: the last collection was concurrent (pacing starts the next
+ *	before the goal)
+ * @dirty_armed: the arena's dirty bits were cleared when the mark began
+ * @heap_live: bytes the last mark found by tracing (allocate-black
+ *	objects not counted): the scan work the next mark expects, and the
+ *	base of its goal
+ * @cycle_start_ns: CLOCK_MONOTONIC when the concurrent mark began
+ * @cycle_before: heap_alloc when it began
+ * @start_pause_ns: the stop-the-world time of its start
  */
 struct mgc {
 	u32 sweepgen;
@@ -222,6 +237,15 @@ struct mgc {
 	struct gcheap_range *roots;
 	u32 nroots;
 	u32 work_cap;
+	u32 phase;
+	struct mgc_mark *mark;
+	bool mark_done;
+	bool concurrent;
+	bool dirty_armed;
+	u64 heap_live;
+	u64 cycle_start_ns;
+	u64 cycle_before;
+	u64 start_pause_ns;
 };
 
 /**
@@ -314,6 +338,9 @@ const void *mheap_arena_peek(struct mheap *h, unsigned long pgoff);
 int mheap_arena_poke(struct mheap *h, u64 off, u64 val);
 void mheap_arena_unmap(struct mheap *h, u64 page, u64 npages);
 u64 mheap_arena_resident(struct mheap *h);
+bool mheap_arena_dirty_reset(struct mheap *h);
+int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits,
+			      u64 nbits);
 
 /* ops.c: the operations behind the ioctls, on kernel copies of their args */
 void mheap_op_api(struct mheap *h, struct gcheap_api *a);

@@ -53,6 +53,7 @@ static void refill_fill(struct mheap *h, struct gcheap_refill *r,
 	r->nelems = s->nelems;
 	r->nfree = bitmap_weight(s->cachefree, s->nelems);
 	r->out_flags = s->needzero ? GCHEAP_SPAN_NEEDZERO : 0;
+	mgc_assist(h, (u64)r->nfree * s->elemsize);
 	if (mgc_due(h))
 		r->out_flags |= GCHEAP_GC_DUE;
 	memcpy(r->free, s->cachefree,
@@ -157,6 +158,9 @@ int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a)
 	h->large_bytes += mspan_bytes(s);
 	h->total_alloc += mspan_bytes(s);
 	h->gc.alloc_since += mspan_bytes(s);
+	if (h->gc.phase == MGC_PHASE_MARK)
+		mgc_mark_black(h, s, 0);
+	mgc_assist(h, mspan_bytes(s));
 	a->out_flags = mgc_due(h) ? GCHEAP_GC_DUE : 0;
 	needzero = s->needzero;
 	s->needzero = false;
@@ -235,6 +239,8 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 
 		mheap_arena_clear(h, f->addr - h->arena_base, s->elemsize);
 		__clear_bit(idx, s->allocbits);
+		/* A concurrent mark may have marked it: free means free. */
+		__clear_bit(idx, s->gcmarkbits);
 		s->nalloc--;
 		c->nalloc--;
 		c->frees++;

@@ -43,7 +43,7 @@ static inline void *gh_unhide(uintptr_t h)
 }
 
 /* Overwrite the stack below the caller, where dead frames kept pointers. */
-static GH_NOINLINE void gh_clear_stack(void)
+static GH_NOINLINE __attribute__((unused)) void gh_clear_stack(void)
 {
 	char buf[64 << 10];
 

@@ -459,6 +459,13 @@ struct gcheap_roots {
 
 /* Mark only: leave sweeping to refills and the background sweeper. */
 #define GCHEAP_GC_NOSWEEP		_BITUL(0)
+/*
+ * One step of a concurrent collection: start a mark that runs beside the
+ * program, or, if one runs, finish it.
+ */
+#define GCHEAP_GC_CONCURRENT		_BITUL(1)
+/* gcheap_gc.out_flags: the call started a concurrent mark. */
+#define GCHEAP_GC_MARKING		_BITUL(0)
 /* Most bytes of roots one collection reads (registered and passed). */
 #define GCHEAP_MAX_ROOT_BYTES		(256ULL << 20)
 
@@ -479,6 +486,9 @@ struct gcheap_roots {
  * @next_gc: out: heap_alloc at which the next collection is due
  * @pause_ns: out: the collection's duration in the kernel
  * @overflows: out: times the mark work list overflowed (each costs a rescan)
+ * @out_flags: out: GCHEAP_GC_MARKING if the call started a concurrent mark
+ *	(the fields above then describe no completed collection)
+ * @__reserved2: must be 0
  *
  * The caller must have stopped every other thread that uses the heap and
  * given back every cached span (REFILL with GCHEAP_REFILL_RELEASE_ONLY):
@@ -490,6 +500,20 @@ struct gcheap_roots {
  * are freed and their slots cleared. Errors: EINVAL, EFAULT (@roots not
  * readable), E2BIG (more than GCHEAP_MAX_ROOT_BYTES of roots), EBUSY,
  * ENXIO, ENOMEM, EINTR (a fatal signal stopped it; the heap is unchanged).
+ *
+ * With GCHEAP_GC_CONCURRENT, a collection takes two calls, each with the
+ * world stopped as above, and the program runs between them (the "mostly
+ * parallel" collector of Boehm, Demers and Shenker, with Go's pacing and
+ * allocate-black). The first call marks from the roots and returns with
+ * GCHEAP_GC_MARKING; a kernel worker and the program's refills (assists
+ * in proportion to what they allocate) then mark the heap, and the kernel
+ * records which arena pages the program writes (the CPU's dirty bits).
+ * When that work is done, or the heap reaches its goal, refills say
+ * GCHEAP_GC_DUE again; the second call scans the roots again and the
+ * marked objects on written pages, ends the mark and sweeps as without
+ * the flag. Objects allocated between the calls survive the collection.
+ * A call without the flag while a concurrent mark runs finishes it, then
+ * runs a whole collection of its own.
  */
 struct gcheap_gc {
 	__u32 size;
@@ -505,6 +529,8 @@ struct gcheap_gc {
 	__aligned_u64 next_gc;
 	__aligned_u64 pause_ns;
 	__aligned_u64 overflows;
+	__u32 out_flags;
+	__u32 __reserved2;
 };
 
 #define GCHEAP_IOC_GC _IO(GCHEAP_TYPE, GCHEAP_CMD_GC)
