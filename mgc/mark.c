@@ -395,6 +395,31 @@ void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx)
 }
 
 /**
+ * mgc_mark_unmark() - an object freed while a concurrent mark runs
+ * @h: the heap, mheap.lock held
+ * @s: its small span
+ * @idx: its slot
+ *
+ * Free means free: the mark bit goes, and the object leaves the counts
+ * (those of tracing, or if they are short, of allocate-black).
+ */
+void mgc_mark_unmark(struct mheap *h, struct mspan *s, unsigned long idx)
+{
+	struct mgc_mark *m = h->gc.mark;
+
+	lockdep_assert_held(&h->lock);
+	if (!__test_and_clear_bit(idx, s->gcmarkbits) || !m)
+		return;
+	if (m->objects && m->bytes >= s->elemsize) {
+		m->objects--;
+		m->bytes -= s->elemsize;
+	} else if (m->black_objects && m->black_bytes >= s->elemsize) {
+		m->black_objects--;
+		m->black_bytes -= s->elemsize;
+	}
+}
+
+/**
  * mgc_mark_black_word() - mgc_mark_black() for a word of slots
  * @h: the heap, mheap.lock held, in MGC_PHASE_MARK
  * @s: a small span

@@ -98,6 +98,7 @@ int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 int mgc_mark_step(struct mheap *h, u64 budget, bool intr);
 int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits);
 void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx);
+void mgc_mark_unmark(struct mheap *h, struct mspan *s, unsigned long idx);
 void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,
 			 unsigned long bits);
 u64 mgc_mark_progress(struct mheap *h);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit: mark bits, the work list and its overflow, sweep state transitions
- * and sweep generations, pacing arithmetic, roots. Object graphs are written
+ * and sweep generations, pacing arithmetic, roots, the concurrent mark. Object graphs are written
  * into the fake arena with mheap_arena_poke(), which backs the pages as a
  * first touch would. Also built in user space by hosted/ under ASan.
  */
@@ -313,6 +313,91 @@ static void mgc_test_errors(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mgc_test_gc(h, NULL, 0, 1U << 4, &g), -EINVAL);
 }
 
+/*
+ * A concurrent collection: a pointer moved from a grey object into a black
+ * one during the mark, an object allocated during it, one freed during it.
+ * The fake arena has no dirty bits, so the end rescans every marked object:
+ * the path any arena takes when its dirty bits are not known.
+ */
+static void mgc_test_concurrent(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_free f = { .size = sizeof(f) };
+	u64 a[6], fresh[1], root;
+	struct gcheap_gc g;
+	unsigned int i;
+	int ret;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 6, a);
+	/* a0 -> a1 -> a2, a0 -> a3; a4 and a5 unreferenced */
+	mgc_test_poke(test, h, a[0], a[1]);
+	mgc_test_poke(test, h, a[0] + 16, a[3]);
+	mgc_test_poke(test, h, a[1], a[2]);
+	root = a[0];
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.out_flags, (u32)GCHEAP_GC_MARKING);
+	KUNIT_EXPECT_EQ(test, h->gc.num_gc, 0ULL);
+	KUNIT_EXPECT_EQ(test, h->gc.phase, (u32)MGC_PHASE_MARK);
+
+	/* Scan a0 alone (the list is LIFO, an object is scanned whole). */
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, mgc_mark_step(h, 1, false), 0);
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	mutex_unlock(&h->lock);
+	/* The program moves a2 from grey a1 into black a0. */
+	mgc_test_poke(test, h, a[1], 0);
+	mgc_test_poke(test, h, a[0] + 8, a[2]);
+	/* Allocated during the mark, referenced by nothing: survives it. */
+	mgc_test_alloc(test, h, MGC_TEST_SC, 1, fresh);
+	/* Marked, then freed: free means free. */
+	f.addr = a[3];
+	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &f), 0);
+
+	/* The worker's batches finish the heap; then the end is due. */
+	for (i = 0; i < 100 && mgc_mark_background(h); i++)
+		;
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_TRUE(test, h->gc.mark_done);
+	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	mutex_unlock(&h->lock);
+
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.out_flags, 0U);
+	KUNIT_EXPECT_EQ(test, g.cycle, 1ULL);
+	KUNIT_EXPECT_EQ(test, h->gc.phase, (u32)MGC_PHASE_OFF);
+	/* a0, a1, a2 traced; the fresh object black. */
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 4ULL);
+	KUNIT_EXPECT_EQ(test, h->gc.heap_live, 3 * 64ULL);
+	for (i = 0; i < 6; i++)
+		KUNIT_EXPECT_EQ_MSG(test, mgc_test_live(h, a[i]), i < 3, "a%u", i);
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, fresh[0]));
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 4ULL);
+
+	/* A whole collection asked for during a mark ends it, then runs. */
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.out_flags, (u32)GCHEAP_GC_MARKING);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.cycle, 3ULL);
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 3ULL);
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, fresh[0]));
+
+	/* A mark dropped (the heap's release does it) leaves no mark bits. */
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, NULL, 0, GCHEAP_GC_CONCURRENT, &g), 0);
+	mutex_lock(&h->lock);
+	mgc_abort(h);
+	KUNIT_EXPECT_EQ(test, h->gc.phase, (u32)MGC_PHASE_OFF);
+	KUNIT_EXPECT_NULL(test, h->gc.mark);
+	mutex_unlock(&h->lock);
+	ret = mgc_test_gc(h, &root, 1, 0, &g);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 3ULL);
+	/* Reserved fields of the new version are checked. */
+	memset(&g, 0, sizeof(g));
+	g.size = sizeof(g);
+	g.__reserved2 = 1;
+	KUNIT_EXPECT_EQ(test, mgc_op_gc(h, &g, NULL, 0), -EINVAL);
+}
+
 static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_roots_and_interior),
 	KUNIT_CASE(mgc_test_graph),
@@ -321,6 +406,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_pacing),
 	KUNIT_CASE(mgc_test_roots_registry),
 	KUNIT_CASE(mgc_test_errors),
+	KUNIT_CASE(mgc_test_concurrent),
 	{}
 };
 

@@ -239,8 +239,9 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 
 		mheap_arena_clear(h, f->addr - h->arena_base, s->elemsize);
 		__clear_bit(idx, s->allocbits);
-		/* A concurrent mark may have marked it: free means free. */
-		__clear_bit(idx, s->gcmarkbits);
+		/* A concurrent mark may have marked it. */
+		if (h->gc.phase == MGC_PHASE_MARK)
+			mgc_mark_unmark(h, s, idx);
 		s->nalloc--;
 		c->nalloc--;
 		c->frees++;

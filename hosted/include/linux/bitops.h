@@ -39,6 +39,15 @@ static inline bool __test_and_set_bit(unsigned long nr,
 	return old;
 }
 
+static inline bool __test_and_clear_bit(unsigned long nr,
+					volatile unsigned long *addr)
+{
+	bool old = test_bit(nr, addr);
+
+	__clear_bit(nr, addr);
+	return old;
+}
+
 static inline unsigned long hweight_long(unsigned long w)
 {
 	return __builtin_popcountl(w);
