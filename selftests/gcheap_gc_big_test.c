@@ -4,7 +4,7 @@
  *
  * A complete binary tree of 2^22 - 1 nodes, built while automatic
  * collections run, survives a collection intact and is collected once
- * dropped; a process killed in the middle of the collection of a 512 MiB
+ * dropped; a process killed in the middle of the collection of a 1 GiB
  * heap dies at once (the kernel log of the run, checked by the rig, must
  * stay clean). The 10-million-node list is gcheap_gc_list_test, so each
  * binary stays within a minute in the debug guest.
@@ -91,7 +91,7 @@ TEST_F_TIMEOUT(big, tree_4m, 240)
 
 /* ---------------- a kill during a collection ---------------- */
 
-#define KILL_HEAP	(512UL << 20)
+#define KILL_HEAP	(1UL << 30)
 #define KILL_OBJ	8192
 
 /*
@@ -147,7 +147,7 @@ TEST_F_TIMEOUT(big, kill_during_collection, 240)
 	ASSERT_EQ(1, n) TH_LOG("the child died building its heap");
 	ASSERT_EQ('s', c);
 	t_start = gh_now_ns();
-	/* Into the first collection, which reads 512 MiB. */
+	/* Into the first collection, which reads 1 GiB. */
 	usleep(300000);
 	flags = fcntl(pfd[0], F_GETFL);
 	fcntl(pfd[0], F_SETFL, flags | O_NONBLOCK);
