@@ -168,9 +168,10 @@ static void mgc_trace(struct mheap *h, const struct mgc_times *t,
 	mgc_fmt_ms(b, sizeof(b), t->wall_ns[1]);
 	mgc_fmt_ms(c, sizeof(c), t->wall_ns[2]);
 	/*
-	 * Go's GODEBUG=gctrace=1 line. The kernel collects on one CPU with the
-	 * world stopped, so CPU time is wall time and the assist, background
-	 * and idle parts of Go's mark CPU are 0.
+	 * Go's GODEBUG=gctrace=1 line. The CPU figures repeat the clock ones:
+	 * a stop-the-world mark runs on one CPU, and a concurrent mark's
+	 * worker and assists are not timed apart (gc_cpu_ns sums them), so
+	 * its middle figure is the mark's wall time beside the program.
 	 */
 	pr_info("gcheap: gc %llu @%llu.%03llus %llu%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, %llu->%llu->%llu MB, %llu MB goal, 0 MB stacks, 0 MB globals, 1 P\n",
 		h->gc.num_gc, since / 1000000000, since / 1000000 % 1000,
@@ -187,11 +188,19 @@ static u64 mgc_sat_add(u64 a, u64 b)
 	return check_add_overflow(a, b, &sum) ? U64_MAX : sum;
 }
 
-/* A mark has ended: pace the next cycle, record this one, reply. */
+/*
+ * A mark has ended: pace the next cycle, sweep unless asked not to, record
+ * the cycle, reply. @t's phases run up to now; @kernel_ns is the cycle's
+ * stop-the-world time in the kernel so far, @stw_ns the library's for it.
+ * The sweep adds to the last phase and to the pause, as the world is
+ * still stopped.
+ */
 static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
-			 const struct mgc_times *t, u64 before,
-			 const struct mgc_mark_result *res, u64 pause)
+			 struct mgc_times *t, u64 before,
+			 const struct mgc_mark_result *res, u64 kernel_ns,
+			 u64 stw_ns)
 {
+	u64 t0 = mgc_now_ns(), pause;
 	unsigned int slot;
 
 	mgc_terminate_mark(h);
@@ -205,6 +214,13 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	 */
 	h->gc.next_gc = mgc_goal(h->gc.gc_percent, res->traced_bytes);
 	h->gc.num_gc++;
+	/* A fatal signal leaves the rest to lazy sweeping. */
+	if (!(g->flags & GCHEAP_GC_NOSWEEP))
+		mgc_sweep_all(h);
+	t0 = mgc_now_ns() - t0;
+	t->wall_ns[2] += t0;
+	kernel_ns += t0;
+	pause = mgc_sat_add(kernel_ns, stw_ns);
 
 	slot = (h->gc.num_gc - 1) % GCHEAP_NUM_PAUSES;
 	h->gc.pause_ns[slot] = pause;
@@ -217,7 +233,7 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	g->heap_marked = res->bytes;
 	g->objects_marked = res->objects;
 	g->next_gc = h->gc.next_gc;
-	g->pause_ns = pause;
+	g->pause_ns = kernel_ns;
 	g->overflows = res->overflows;
 	if (h->gc.gctrace)
 		mgc_trace(h, t, before, mgc_heap_alloc(h), res->bytes);
@@ -229,7 +245,7 @@ static int mgc_stw(struct mheap *h, struct gcheap_gc *g,
 {
 	struct mgc_times t = { .start_mono = mgc_now_ns() };
 	struct mgc_mark_result res;
-	u64 before, t1, t2, t3;
+	u64 before, t1, t2;
 	int ret;
 
 	before = mgc_heap_alloc(h);
@@ -248,13 +264,8 @@ static int mgc_stw(struct mheap *h, struct gcheap_gc *g,
 	h->gc.concurrent = false;
 	t.wall_ns[0] = t1 - t.start_mono;
 	t.wall_ns[1] = t2 - t1;
-	mgc_complete(h, g, &t, before, &res,
-		     mgc_sat_add(t2 - t.start_mono, stw));
-	/* A fatal signal leaves the rest to lazy sweeping. */
-	if (!(g->flags & GCHEAP_GC_NOSWEEP))
-		mgc_sweep_all(h);
-	t3 = mgc_now_ns();
-	h->gc.gc_cpu_ns += t3 - t.start_mono;
+	mgc_complete(h, g, &t, before, &res, t2 - t.start_mono, stw);
+	h->gc.gc_cpu_ns += mgc_now_ns() - t.start_mono;
 	return 0;
 }
 
@@ -286,7 +297,8 @@ static int mgc_start(struct mheap *h, struct gcheap_gc *g,
 	h->gc.concurrent = true;
 	h->gc.cycle_start_ns = t0;
 	now = mgc_now_ns();
-	h->gc.start_pause_ns = mgc_sat_add(now - t0, g->stw_ns);
+	h->gc.start_pause_ns = now - t0;
+	h->gc.start_stw_ns = g->stw_ns;
 	h->gc.gc_cpu_ns += now - t0;
 	g->out_flags = GCHEAP_GC_MARKING;
 	g->heap_before = h->gc.cycle_before;
@@ -334,10 +346,8 @@ static int mgc_finish(struct mheap *h, struct gcheap_gc *g,
 	t.wall_ns[1] = t0 > start_end ? t0 - start_end : 0;
 	t.wall_ns[2] = t2 - t0;
 	mgc_complete(h, g, &t, h->gc.cycle_before, &res,
-		     mgc_sat_add(h->gc.start_pause_ns,
-				 mgc_sat_add(t2 - t0, stw)));
-	if (!(g->flags & GCHEAP_GC_NOSWEEP))
-		mgc_sweep_all(h);
+		     h->gc.start_pause_ns + (t2 - t0),
+		     mgc_sat_add(h->gc.start_stw_ns, stw));
 	h->gc.gc_cpu_ns += mgc_now_ns() - t0;
 	return 0;
 }

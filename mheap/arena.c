@@ -306,7 +306,9 @@ static struct vm_area_struct *arena_vma(struct mheap *h)
 
 static int arena_pte_clean(pte_t *pte, unsigned long addr, void *data)
 {
-	clear_bit(_PAGE_BIT_DIRTY, (unsigned long *)&pte->pte);
+	/* Only a present entry's bit 6 is the dirty bit. */
+	if (pte_present(READ_ONCE(*pte)))
+		clear_bit(_PAGE_BIT_DIRTY, (unsigned long *)&pte->pte);
 	return 0;
 }
 

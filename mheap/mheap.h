@@ -217,7 +217,8 @@ struct mgc_mark;
  *	base of its goal
  * @cycle_start_ns: CLOCK_MONOTONIC when the concurrent mark began
  * @cycle_before: heap_alloc when it began
- * @start_pause_ns: the stop-the-world time of its start
+ * @start_pause_ns: the kernel's time in its start
+ * @start_stw_ns: the library's time stopping the world for its start
  */
 struct mgc {
 	u32 sweepgen;
@@ -246,6 +247,7 @@ struct mgc {
 	u64 cycle_start_ns;
 	u64 cycle_before;
 	u64 start_pause_ns;
+	u64 start_stw_ns;
 };
 
 /**
