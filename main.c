@@ -14,6 +14,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/pagemap.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -33,6 +34,11 @@ MODULE_PARM_DESC(gctrace, "New heaps print a gctrace line per collection (defaul
 
 /* Spans the background sweeper sweeps per hold of mheap.lock. */
 #define GCHEAP_SWEEP_BATCH	32
+/* Precleaning rounds of a concurrent mark, and the fewest pages worth one. */
+#define GCHEAP_PRECLEAN_ROUNDS		4
+#define GCHEAP_PRECLEAN_MIN_PAGES	64
+/* Longest a background worker waits for the program to take mheap.lock. */
+#define GCHEAP_YIELD_NS		(200 * NSEC_PER_USEC)
 
 /**
  * struct gcheap_heap - one open of /dev/gcheap
@@ -249,7 +255,7 @@ static int gcheap_gc_read_roots(struct gcheap_heap *heap,
 
 	if (g->nroots > GCHEAP_MAX_ROOTS)
 		return -E2BIG;
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	nreg = h->gc.nroots;
 	n = nreg + g->nroots;
 	ranges = kvcalloc(n ?: 1, sizeof(*ranges), GFP_KERNEL);
@@ -446,7 +452,7 @@ static vm_fault_t gcheap_vm_fault(struct vm_fault *vmf)
 	struct page *page;
 	int err;
 
-	mutex_lock(&heap->mh.lock);
+	mheap_lock(&heap->mh);
 	if (!mheap_page_inuse(&heap->mh, off >> MHEAP_PAGE_SHIFT)) {
 		ret = VM_FAULT_SIGBUS;
 		goto out;
@@ -561,7 +567,22 @@ static int gcheap_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 	return 0;
 }
 
-/* ================ background sweeping ================ */
+/* ================ background workers ================ */
+
+/*
+ * Between two batches of a background worker: let the program's calls that
+ * wait for mheap.lock have it first. A mutex is not fair; a worker that took
+ * it again at once could keep an allocation waiting batch after batch.
+ */
+static void gcheap_lock_yield(struct mheap *h)
+{
+	u64 until = local_clock() + GCHEAP_YIELD_NS;
+
+	while (mheap_lock_wanted(h) && !need_resched() &&
+	       local_clock() < until)
+		cpu_relax();
+	cond_resched();
+}
 
 /*
  * After a lazy collection, sweep in batches, dropping the lock between them
@@ -580,21 +601,56 @@ static void gcheap_sweeper(struct work_struct *work)
 		done = mgc_sweep_some(h, GCHEAP_SWEEP_BATCH);
 		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
 		mutex_unlock(&h->lock);
-		cond_resched();
+		gcheap_lock_yield(h);
 	} while (done);
 }
 
 /*
+ * Precleaning: take the pages the program wrote so far (their dirty bits
+ * start anew). The mm's page tables must stay while they are walked; the
+ * last reference, if the program is exiting, is dropped asynchronously,
+ * since its teardown may wait for this worker.
+ */
+static long gcheap_preclean(struct gcheap_heap *heap, u64 cycle)
+{
+	long taken;
+
+	if (!mmget_not_zero(heap->mm))
+		return -ESRCH;
+	mmap_read_lock(heap->mm);
+	taken = mgc_preclean(&heap->mh, cycle);
+	mmap_read_unlock(heap->mm);
+	mmput_async(heap->mm);
+	return taken;
+}
+
+/*
  * A concurrent mark's share of the work that no allocation assists with:
- * batches under mheap.lock until the grey objects are gone, or the mark
- * ended or was dropped.
+ * batches under mheap.lock until the grey objects are gone; then rounds of
+ * precleaning, each scanning again the pages written during the last, so
+ * that the mark's end, with the world stopped, only has the pages written
+ * during the last round to scan. Rounds stop when one takes few pages
+ * (the program writes little) or after GCHEAP_PRECLEAN_ROUNDS (it writes
+ * as fast as they scan).
  */
 static void gcheap_marker(struct work_struct *work)
 {
 	struct gcheap_heap *heap = container_of(work, struct gcheap_heap, marker);
+	struct mheap *h = &heap->mh;
+	u64 cycle = U64_MAX;
+	unsigned int round;
+	int st;
 
-	while (mgc_mark_background(&heap->mh))
-		cond_resched();
+	for (round = 0;; round++) {
+		while ((st = mgc_mark_background(h, &cycle)) == MGC_BG_MORE)
+			gcheap_lock_yield(h);
+		if (st == MGC_BG_IDLE)
+			return;
+		if (round == GCHEAP_PRECLEAN_ROUNDS ||
+		    gcheap_preclean(heap, cycle) < GCHEAP_PRECLEAN_MIN_PAGES)
+			break;
+	}
+	mgc_mark_background_done(h, cycle);
 }
 
 /* ================ open / release ================ */

@@ -287,3 +287,11 @@ int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)
 	(void)nbits;
 	return -EOPNOTSUPP;
 }
+
+int mheap_arena_dirty_take(struct mheap *h, unsigned long *bits, u64 nbits)
+{
+	(void)h;
+	(void)bits;
+	(void)nbits;
+	return -EOPNOTSUPP;
+}

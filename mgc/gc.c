@@ -277,6 +277,7 @@ static int mgc_start(struct mheap *h, struct gcheap_gc *g,
 	int ret;
 
 	h->gc.cycle_before = mgc_heap_alloc(h);
+	h->gc.cycle_paced = mgc_heap_paced(h);
 	ret = mgc_sweep_all(h);
 	if (ret)
 		return ret;
@@ -331,7 +332,7 @@ static int mgc_finish(struct mheap *h, struct gcheap_gc *g,
 	if (!ret)
 		ret = mgc_mark_dirty(h, dirty, dirty ? nbits : 0);
 	if (!ret)
-		ret = mgc_mark_step(h, U64_MAX, true);
+		ret = mgc_mark_step(h, U64_MAX, MGC_MARK_INTR);
 	kvfree(dirty);
 	if (ret < 0) {
 		mgc_abort(h);
@@ -369,41 +370,101 @@ void mgc_abort(struct mheap *h)
 	h->gc.mark_done = false;
 }
 
-/**
- * mgc_mark_background() - one batch of the concurrent mark's worker
- * @h: the heap, mheap.lock not held
- *
- * Return: true if there is more to do.
- */
-bool mgc_mark_background(struct mheap *h)
+/* Whether the worker of mark @cycle still has a mark to serve. */
+static bool mgc_worker_serves(struct mheap *h, u64 cycle)
 {
-	bool more = false;
-	u64 t0 = mgc_now_ns();
-
-	mutex_lock(&h->lock);
-	if (h->gc.phase == MGC_PHASE_MARK && !h->gc.mark_done) {
-		if (mgc_mark_step(h, MGC_MARK_BATCH, false) == 1)
-			h->gc.mark_done = true;
-		else
-			more = true;
-		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
-	}
-	mutex_unlock(&h->lock);
-	return more;
+	return h->gc.phase == MGC_PHASE_MARK && !h->gc.mark_done &&
+	       (cycle == U64_MAX || cycle == h->gc.num_gc);
 }
 
 /**
- * mgc_assist() - mark in proportion to an allocation (Go's mark assist)
- * @h: the heap, mheap.lock held
- * @bytes: bytes just handed out
+ * mgc_mark_background() - one batch of the concurrent mark's worker
+ * @h: the heap, mheap.lock not held
+ * @cycle: in/out: the mark the worker serves, h.num_gc while it runs;
+ *	U64_MAX before the worker's first batch
  *
- * The work left (the words the last mark traced, less those scanned) is
- * spread over the runway left to the goal, so that the mark ends before the
- * heap gets there however fast the program allocates.
+ * A worker queued for one mark may still run when the next one starts: it
+ * serves only the one it found first.
+ *
+ * Return: MGC_BG_MORE if there is more to do; MGC_BG_DRAINED if nothing is
+ * grey but the mark has not ended (precleaning is the worker's to do, then
+ * mgc_mark_background_done()); MGC_BG_IDLE if the mark needs the worker no
+ * more.
  */
-void mgc_assist(struct mheap *h, u64 bytes)
+int mgc_mark_background(struct mheap *h, u64 *cycle)
 {
-	u64 heap, left, expect, done, budget, t0;
+	int ret = MGC_BG_IDLE;
+	u64 t0 = mgc_now_ns();
+
+	mutex_lock(&h->lock);
+	if (mgc_worker_serves(h, *cycle)) {
+		*cycle = h->gc.num_gc;
+		if (mgc_mark_step(h, MGC_MARK_BATCH, MGC_MARK_YIELD) != 1)
+			ret = MGC_BG_MORE;
+		else if (h->gc.dirty_armed)
+			ret = MGC_BG_DRAINED;
+		else
+			h->gc.mark_done = true;	/* no dirty bits to clean by */
+		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
+	}
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+/**
+ * mgc_preclean() - precleaning for the worker: take the pages written so far
+ * @h: the heap, mheap.lock not held; the caller holds the owner's mmap_lock
+ *	for reading
+ * @cycle: the worker's mark
+ *
+ * Return: pages taken, for mgc_mark_background() to scan; 0 or an error if
+ * there is nothing to take (the mark's end then does the rest).
+ */
+long mgc_preclean(struct mheap *h, u64 cycle)
+{
+	long ret = -ENOENT;
+	u64 t0 = mgc_now_ns();
+
+	mutex_lock(&h->lock);
+	if (mgc_worker_serves(h, cycle) && h->gc.dirty_armed) {
+		ret = mgc_mark_preclean(h);
+		/* Bits were lost with a failed walk: rescan everything. */
+		if (ret < 0 && ret != -ENOMEM)
+			h->gc.dirty_armed = false;
+		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
+	}
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+/**
+ * mgc_mark_background_done() - the worker has done its part of mark @cycle
+ * @h: the heap, mheap.lock not held
+ * @cycle: its mark
+ *
+ * The mark's end is due from now on.
+ */
+void mgc_mark_background_done(struct mheap *h, u64 cycle)
+{
+	mutex_lock(&h->lock);
+	if (cycle != U64_MAX && mgc_worker_serves(h, cycle))
+		h->gc.mark_done = true;
+	mutex_unlock(&h->lock);
+}
+
+/**
+ * mgc_assist() - mark as an allocation requires (Go's mark assist)
+ * @h: the heap, mheap.lock held, after an allocation counted in it
+ *
+ * The mark's work is expected to be what the last mark traced. It should be
+ * done by the time the heap has used MGC_ASSIST_LEAD_EIGHTHS of the runway
+ * from where the mark started to the goal, leaving the worker the rest for
+ * precleaning; an allocation that finds the mark behind that line does the
+ * difference. While the worker keeps up, allocations do no marking.
+ */
+void mgc_assist(struct mheap *h)
+{
+	u64 heap, start, runway, expect, done, want, budget, t0;
 
 	lockdep_assert_held(&h->lock);
 	if (h->gc.phase != MGC_PHASE_MARK || h->gc.mark_done)
@@ -411,14 +472,20 @@ void mgc_assist(struct mheap *h, u64 bytes)
 	heap = mgc_heap_paced(h);
 	if (heap >= h->gc.next_gc)
 		return;	/* the end is due: it does the rest */
-	left = h->gc.next_gc - heap;
+	start = min(h->gc.cycle_paced, heap);
+	runway = max_t(u64, (h->gc.next_gc - start) / 8 * MGC_ASSIST_LEAD_EIGHTHS, 1);
 	expect = h->gc.heap_live / 8;
+	/* In 1/1024ths of the work, so that nothing overflows. */
+	want = (expect >> 10) * min_t(u64, div64_u64((heap - start) << 10, runway),
+				      1024);
 	done = mgc_mark_progress(h);
-	budget = expect > done ? div64_u64(expect - done,
-					   max_t(u64, left / max_t(u64, bytes, 1), 1)) : 0;
+	if (want <= done)
+		return;
+	budget = want - done;
 	budget = clamp_t(u64, budget, MGC_ASSIST_MIN, MGC_ASSIST_MAX);
 	t0 = mgc_now_ns();
-	if (mgc_mark_step(h, budget, false) == 1)
+	/* With dirty bits, the worker cleans before the end is due. */
+	if (mgc_mark_step(h, budget, 0) == 1 && !h->gc.dirty_armed)
 		h->gc.mark_done = true;
 	h->gc.gc_cpu_ns += mgc_now_ns() - t0;
 }
@@ -441,7 +508,7 @@ int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 	if (g->flags & ~MGC_GC_FLAGS || g->__reserved || g->__reserved2)
 		return -EINVAL;
 
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	ret = -ENXIO;
 	if (!h->arena_base)
 		goto out;
@@ -482,7 +549,7 @@ int mgc_op_roots(struct mheap *h, const struct gcheap_roots *r)
 	if (r->flags & ~GCHEAP_ROOTS_REMOVE || r->lo >= r->hi)
 		return -EINVAL;
 
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	if (!h->arena_base) {
 		ret = -ENXIO;
 		goto out;
@@ -538,7 +605,7 @@ int mgc_op_config(struct mheap *h, struct gcheap_gc_config *c)
 	if ((c->flags & GCHEAP_GC_SET_TRACE) && trace > 1)
 		return -EINVAL;
 
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	c->gc_percent = h->gc.gc_percent;
 	c->gctrace = h->gc.gctrace;
 	if (c->flags & GCHEAP_GC_SET_PERCENT) {

@@ -32,41 +32,70 @@
  * struct mgc_mark - the state of one mark, kept across calls while a
  *	concurrent mark runs (mgc.mark), under mheap.lock
  * @h: the heap
- * @work: the grey objects' addresses
+ * @work: the grey objects
  * @cap: entries of @work
  * @n: entries in use
  * @overflow: an object was marked but not pushed: rescan marked objects
  * @lo: first address of the arena
- * @hi: one past its last
+ * @limit: bytes of the arena the heap has grown into, as of this call
+ * @spanmap: mheap.spanmap
+ * @peek_pg: the base page @peek_p shows, U64_MAX for none
+ * @peek_p: the kernel's view of the last page scanned
  * @objects: objects marked by tracing
  * @bytes: their bytes
  * @black_objects: objects allocated while the mark ran, marked at once
  * @black_bytes: their bytes
  * @overflows: rescans that overflow cost
  * @words: words scanned
+ * @next_check: @words at the next check for rescheduling and signals
  * @intr: this call may stop on a fatal signal (a collection's ioctl; not
  *	the background worker, nor an allocation's assist)
+ * @yield: this call stops between objects when a call of the program waits
+ *	for mheap.lock (the background worker)
  * @error: -EINTR once a fatal signal stopped it
+ * @pending: written pages taken by precleaning (mgc_mark_preclean()), to be
+ *	scanned again; bit i for base page i of the arena
+ * @pending_bits: bits of @pending
+ * @pending_next: no bit of @pending below this one is set
  */
 struct mgc_mark {
 	struct mheap *h;
-	u64 *work;
+	struct mgc_grey *work;
 	u32 cap;
 	u32 n;
 	bool overflow;
-	u64 lo, hi;
+	u64 lo;
+	u64 limit;
+	struct mspan ***spanmap;
+	u64 peek_pg;
+	const u64 *peek_p;
 	u64 objects, bytes;
 	u64 black_objects, black_bytes;
 	u64 overflows;
 	u64 words;
+	u64 next_check;
 	bool intr;
+	bool yield;
 	int error;
+	unsigned long *pending;
+	u64 pending_bits;
+	u64 pending_next;
 };
 
-static bool mark_check(struct mgc_mark *m)
+/*
+ * A grey object: where it is and how long it is, so that scanning it needs
+ * no span lookup. Should the program free it meanwhile, its bytes are still
+ * arena memory, scanned as untrusted words like any other.
+ */
+struct mgc_grey {
+	u64 off;
+	u64 len;
+};
+
+/* Called with @m->words advanced: false once the mark must stop. */
+static bool mark_check_slow(struct mgc_mark *m)
 {
-	if (++m->words % MARK_CHECK_WORDS)
-		return !m->error;
+	m->next_check = m->words + MARK_CHECK_WORDS;
 	if (m->intr && fatal_signal_pending(current))
 		m->error = -EINTR;
 	else
@@ -74,76 +103,103 @@ static bool mark_check(struct mgc_mark *m)
 	return !m->error;
 }
 
-static void mark_word(struct mgc_mark *m, u64 w)
+static __always_inline bool mark_check(struct mgc_mark *m)
 {
-	struct mheap *h = m->h;
-	struct mspan *s;
-	u64 base, idx = 0;
+	if (likely(m->words < m->next_check))
+		return !m->error;
+	return mark_check_slow(m);
+}
 
-	if (w < m->lo || w >= m->hi)
+/*
+ * At the start of each call that marks, under mheap.lock: the heap may have
+ * grown since the last one.
+ */
+static void mark_enter(struct mgc_mark *m)
+{
+	m->limit = m->h->grown << MHEAP_PAGE_SHIFT;
+}
+
+/*
+ * The collector's inner loop: a word that may point into the arena. Every
+ * word of the heap goes through here, so it is one bound check, two loads
+ * for the span and a multiply for the slot.
+ */
+static __always_inline void mark_word(struct mgc_mark *m, u64 w)
+{
+	u64 off = w - m->lo, page = off >> MHEAP_PAGE_SHIFT;
+	struct mspan *s;
+	u32 idx;
+
+	if (off >= m->limit)	/* also for w below the arena */
 		return;
-	s = mheap_span_of_addr(h, w);
+	/* Span-map chunks exist for every page the heap has grown into. */
+	s = m->spanmap[page / MHEAP_CHUNK_PAGES][page % MHEAP_CHUNK_PAGES];
 	if (!s || s->state != MSPAN_INUSE)
 		return;
-	base = mheap_span_base(h, s);
-	if (!mspan_is_large(s)) {
-		idx = (w - base) / s->elemsize;
-		if (idx >= s->nelems)
-			return;
-	}
-	if (!test_bit(idx, s->allocbits) || __test_and_set_bit(idx, s->gcmarkbits))
+	/* divmul is 0 for a large span: its only object is slot 0. */
+	idx = mspan_slot_of(s, off - (s->start << MHEAP_PAGE_SHIFT));
+	if (idx >= s->nelems || !test_bit(idx, s->allocbits) ||
+	    __test_and_set_bit(idx, s->gcmarkbits))
 		return;
 	m->objects++;
 	m->bytes += mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
 	if (s->spanclass & 1)	/* noscan */
 		return;
-	if (m->n == m->cap) {
+	if (unlikely(m->n == m->cap)) {
 		m->overflow = true;
 		return;
 	}
-	m->work[m->n++] = base + idx * s->elemsize;
+	m->work[m->n].off = (s->start << MHEAP_PAGE_SHIFT) + (u64)idx * s->elemsize;
+	m->work[m->n].len = mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
+	m->n++;
 }
 
 /* Scan @len bytes of the arena at offset @off for pointers. */
 static void mark_scan_arena(struct mgc_mark *m, u64 off, u64 len)
 {
-	u64 end = off + len;
-
-	while (off < end && !m->error) {
+	while (len) {
+		u64 pg = off >> PAGE_SHIFT;
 		unsigned long in = off & ~PAGE_MASK;
-		u64 n = min_t(u64, end - off, PAGE_SIZE - in);
-		const u64 *p = mheap_arena_peek(m->h, off >> PAGE_SHIFT);
+		unsigned long n = min_t(u64, len, PAGE_SIZE - in);
+		const u64 *p = m->peek_p;
 		unsigned long i;
 
-		/* A page never touched holds only zeros. */
-		for (i = 0; p && i < n / 8; i++) {
-			mark_word(m, READ_ONCE(p[in / 8 + i]));
-			if (!mark_check(m))
-				return;
+		/* Grey objects come off the list mostly page by page. */
+		if (pg != m->peek_pg) {
+			p = mheap_arena_peek(m->h, pg);
+			/* Pages, once there, stay for the heap's life. */
+			if (p) {
+				m->peek_pg = pg;
+				m->peek_p = p;
+			}
 		}
+		/* A page never touched holds only zeros. */
+		if (p) {
+			p += in / 8;
+			for (i = 0; i < n / 8; i++)
+				mark_word(m, READ_ONCE(p[i]));
+		}
+		m->words += n / 8;
 		off += n;
+		len -= n;
+		if (!mark_check(m))
+			return;
 	}
 }
 
-static void mark_scan_object(struct mgc_mark *m, u64 addr)
-{
-	struct mspan *s = mheap_span_of_addr(m->h, addr);
-
-	/*
-	 * While a concurrent mark runs, the program may free an object that
-	 * is on the list; its span may be gone.
-	 */
-	if (!s || s->state != MSPAN_INUSE)
-		return;
-	mark_scan_arena(m, addr - m->h->arena_base,
-			mspan_is_large(s) ? mspan_bytes(s) : s->elemsize);
-}
-
-/* Scan grey objects until none is left or @stop words were scanned. */
+/*
+ * Scan grey objects until none is left or @stop words were scanned, or,
+ * for the background worker, until a call of the program waits for the
+ * lock. Objects are scanned whole, so stopping never loses one.
+ */
 static void mark_drain(struct mgc_mark *m, u64 stop)
 {
-	while (m->n && !m->error && m->words < stop)
-		mark_scan_object(m, m->work[--m->n]);
+	while (m->n && !m->error && m->words < stop) {
+		m->n--;
+		mark_scan_arena(m, m->work[m->n].off, m->work[m->n].len);
+		if (m->yield && mheap_lock_wanted(m->h))
+			break;
+	}
 }
 
 /* Scan every marked object of a span again (overflow recovery). */
@@ -190,127 +246,6 @@ static void mark_rescan(struct mgc_mark *m)
 		mark_rescan_list(m, &h->large);
 }
 
-/**
- * mgc_mark_begin() - set up a mark
- * @h: the heap, mheap.lock held, every span swept and none cached, mark
- *	bits clear
- *
- * Return: 0 or -ENOMEM (for the work list).
- */
-int mgc_mark_begin(struct mheap *h)
-{
-	struct mgc_mark *m;
-
-	lockdep_assert_held(&h->lock);
-	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
-	if (!m)
-		return -ENOMEM;
-	m->h = h;
-	m->cap = h->gc.work_cap ?: MGC_WORK_MAX;
-	m->lo = h->arena_base;
-	m->hi = h->arena_base + (h->arena_pages << MHEAP_PAGE_SHIFT);
-	m->work = kvmalloc_array(m->cap, sizeof(*m->work), GFP_KERNEL_ACCOUNT);
-	if (!m->work) {
-		kfree(m);
-		return -ENOMEM;
-	}
-	h->gc.mark = m;
-	return 0;
-}
-
-/**
- * mgc_mark_end() - free a mark's state
- * @h: the heap, mheap.lock held
- * @res: out, may be NULL: what the mark found
- */
-void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res)
-{
-	struct mgc_mark *m = h->gc.mark;
-
-	lockdep_assert_held(&h->lock);
-	if (!m)
-		return;
-	if (res) {
-		res->objects = m->objects + m->black_objects;
-		res->bytes = m->bytes + m->black_bytes;
-		res->traced_bytes = m->bytes;
-		res->overflows = m->overflows;
-	}
-	kvfree(m->work);
-	kfree(m);
-	h->gc.mark = NULL;
-}
-
-/**
- * mgc_mark_roots() - mark what @roots point at
- * @h: the heap, mheap.lock held, a mark begun
- * @roots: memory to scan as roots
- * @nroots: entries of @roots
- * @intr: stop on a fatal signal
- *
- * Grey objects are scanned only as far as needed to keep room on the list.
- *
- * Return: 0 or -EINTR.
- */
-int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
-		   unsigned int nroots, bool intr)
-{
-	struct mgc_mark *m = h->gc.mark;
-	unsigned int r;
-
-	lockdep_assert_held(&h->lock);
-	m->intr = intr;
-	for (r = 0; r < nroots && !m->error; r++) {
-		const u64 *w = roots[r].words;
-		size_t i;
-
-		for (i = 0; i < roots[r].len / 8; i++) {
-			mark_word(m, w[i]);
-			if (!mark_check(m))
-				break;
-			if (m->n > m->cap / 2)
-				mark_drain(m, m->words + MARK_CHECK_WORDS * 16);
-		}
-	}
-	return m->error;
-}
-
-/**
- * mgc_mark_step() - scan grey objects
- * @h: the heap, mheap.lock held, a mark begun
- * @budget: words to scan at most (roughly: an object is scanned whole);
- *	U64_MAX for all
- * @intr: stop on a fatal signal
- *
- * An overflowed list is recovered here, by a rescan of every marked object
- * once the list has drained.
- *
- * Return: 1 if no grey object is left, 0 if some are, -EINTR.
- */
-int mgc_mark_step(struct mheap *h, u64 budget, bool intr)
-{
-	struct mgc_mark *m = h->gc.mark;
-	u64 stop;
-
-	lockdep_assert_held(&h->lock);
-	m->intr = intr;
-	stop = budget == U64_MAX ? U64_MAX : m->words + budget;
-	for (;;) {
-		mark_drain(m, stop);
-		if (m->error)
-			return m->error;
-		if (m->n)
-			return 0;
-		if (!m->overflow)
-			return 1;
-		if (m->words >= stop)
-			return 0;
-		m->overflow = false;
-		m->overflows++;
-		mark_rescan(m);
-	}
-}
-
 /* Scan the marked objects' words on one written page of the arena. */
 static void mark_dirty_page(struct mgc_mark *m, u64 addr)
 {
@@ -339,6 +274,168 @@ static void mark_dirty_page(struct mgc_mark *m, u64 addr)
 	}
 }
 
+/* Scan the pending pages (precleaning's) until none is left or @stop. */
+static void mark_pending(struct mgc_mark *m, u64 stop)
+{
+	while (!m->error && m->words < stop) {
+		u64 i = find_next_bit(m->pending, m->pending_bits, m->pending_next);
+
+		m->pending_next = i + 1;
+		if (i >= m->pending_bits)
+			return;
+		__clear_bit(i, m->pending);
+		mark_dirty_page(m, m->lo + (i << PAGE_SHIFT));
+		if (m->n > m->cap / 2)
+			mark_drain(m, stop);
+		if (m->yield && mheap_lock_wanted(m->h))
+			return;
+	}
+}
+
+static bool mark_pending_left(const struct mgc_mark *m)
+{
+	return m->pending && m->pending_next < m->pending_bits;
+}
+
+/**
+ * mgc_mark_begin() - set up a mark
+ * @h: the heap, mheap.lock held, every span swept and none cached, mark
+ *	bits clear
+ *
+ * Return: 0 or -ENOMEM (for the work list).
+ */
+int mgc_mark_begin(struct mheap *h)
+{
+	struct mgc_mark *m;
+
+	lockdep_assert_held(&h->lock);
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return -ENOMEM;
+	m->h = h;
+	m->cap = h->gc.work_cap ?: MGC_WORK_MAX;
+	m->lo = h->arena_base;
+	m->spanmap = h->spanmap;
+	m->peek_pg = U64_MAX;
+	m->next_check = MARK_CHECK_WORDS;
+	m->work = kvmalloc_array(m->cap, sizeof(*m->work), GFP_KERNEL_ACCOUNT);
+	if (!m->work) {
+		kfree(m);
+		return -ENOMEM;
+	}
+	h->gc.mark = m;
+	return 0;
+}
+
+/**
+ * mgc_mark_end() - free a mark's state
+ * @h: the heap, mheap.lock held
+ * @res: out, may be NULL: what the mark found
+ */
+void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res)
+{
+	struct mgc_mark *m = h->gc.mark;
+
+	lockdep_assert_held(&h->lock);
+	if (!m)
+		return;
+	if (res) {
+		res->objects = m->objects + m->black_objects;
+		res->bytes = m->bytes + m->black_bytes;
+		res->traced_bytes = m->bytes;
+		res->overflows = m->overflows;
+	}
+	kvfree(m->pending);
+	kvfree(m->work);
+	kfree(m);
+	h->gc.mark = NULL;
+}
+
+/**
+ * mgc_mark_roots() - mark what @roots point at
+ * @h: the heap, mheap.lock held, a mark begun
+ * @roots: memory to scan as roots
+ * @nroots: entries of @roots
+ * @intr: stop on a fatal signal
+ *
+ * Grey objects are scanned only as far as needed to keep room on the list.
+ *
+ * Return: 0 or -EINTR.
+ */
+int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
+		   unsigned int nroots, bool intr)
+{
+	struct mgc_mark *m = h->gc.mark;
+	unsigned int r;
+
+	lockdep_assert_held(&h->lock);
+	m->intr = intr;
+	m->yield = false;
+	mark_enter(m);
+	for (r = 0; r < nroots && !m->error; r++) {
+		const u64 *w = roots[r].words;
+		size_t i;
+
+		for (i = 0; i < roots[r].len / 8; i++) {
+			mark_word(m, w[i]);
+			m->words++;
+			if (!mark_check(m))
+				break;
+			if (m->n > m->cap / 2)
+				mark_drain(m, m->words + MARK_CHECK_WORDS * 16);
+		}
+	}
+	return m->error;
+}
+
+/**
+ * mgc_mark_step() - scan grey objects
+ * @h: the heap, mheap.lock held, a mark begun
+ * @budget: words to scan at most (roughly: an object is scanned whole);
+ *	U64_MAX for all
+ * @how: MGC_MARK_INTR: stop on a fatal signal; MGC_MARK_YIELD: stop
+ *	between objects when a call of the program waits for mheap.lock
+ *
+ * An overflowed list is recovered here, by a rescan of every marked object
+ * once the list has drained.
+ *
+ * Pages precleaning took are scanned here too.
+ *
+ * Return: 1 if no grey object or pending page is left, 0 if some are,
+ * -EINTR.
+ */
+int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how)
+{
+	struct mgc_mark *m = h->gc.mark;
+	u64 stop;
+
+	lockdep_assert_held(&h->lock);
+	m->intr = how & MGC_MARK_INTR;
+	m->yield = how & MGC_MARK_YIELD;
+	mark_enter(m);
+	stop = budget == U64_MAX ? U64_MAX : m->words + budget;
+	for (;;) {
+		mark_drain(m, stop);
+		if (m->error)
+			return m->error;
+		if (m->n)
+			return 0;
+		if (mark_pending_left(m)) {
+			if (m->words >= stop || (m->yield && mheap_lock_wanted(h)))
+				return 0;
+			mark_pending(m, stop);
+			continue;
+		}
+		if (!m->overflow)
+			return 1;
+		if (m->words >= stop || (m->yield && mheap_lock_wanted(h)))
+			return 0;
+		m->overflow = false;
+		m->overflows++;
+		mark_rescan(m);
+	}
+}
+
 /**
  * mgc_mark_dirty() - scan again what the program wrote during the mark
  * @h: the heap, mheap.lock held, a mark begun
@@ -360,6 +457,8 @@ int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits)
 
 	lockdep_assert_held(&h->lock);
 	m->intr = true;
+	m->yield = false;
+	mark_enter(m);
 	if (!dirty) {
 		mark_rescan(m);
 		return m->error;
@@ -372,6 +471,48 @@ int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits)
 			mark_drain(m, U64_MAX);
 	}
 	return m->error;
+}
+
+/**
+ * mgc_mark_preclean() - take the pages written so far, to scan them again
+ *	before the mark's end (the "mostly parallel" collector's cleaning)
+ * @h: the heap, mheap.lock held, and the owner's mmap_lock; a concurrent
+ *	mark with the arena's dirty bits armed
+ *
+ * The pages' dirty bits start anew, so the end sees only what is written
+ * from now on; the pages taken are scanned by the following steps, or by
+ * the end if they are not done by then.
+ *
+ * Return: pages newly taken; -ENOMEM (nothing was taken); or an error of
+ * mheap_arena_dirty_take(), after which writes must count as unknown.
+ */
+long mgc_mark_preclean(struct mheap *h)
+{
+	struct mgc_mark *m = h->gc.mark;
+	u64 nbits = h->grown << (MHEAP_PAGE_SHIFT - PAGE_SHIFT);
+	u64 before;
+	int ret;
+
+	lockdep_assert_held(&h->lock);
+	if (nbits > m->pending_bits) {
+		unsigned long *bits = kvcalloc(BITS_TO_LONGS(nbits),
+					       sizeof(*bits),
+					       GFP_KERNEL_ACCOUNT);
+
+		if (!bits)
+			return -ENOMEM;
+		if (m->pending)
+			bitmap_copy(bits, m->pending, m->pending_bits);
+		kvfree(m->pending);
+		m->pending = bits;
+		m->pending_bits = nbits;
+	}
+	before = bitmap_weight(m->pending, m->pending_bits);
+	ret = mheap_arena_dirty_take(h, m->pending, nbits);
+	m->pending_next = 0;
+	if (ret)
+		return ret;
+	return bitmap_weight(m->pending, m->pending_bits) - before;
 }
 
 /**
@@ -469,7 +610,7 @@ int mgc_mark(struct mheap *h, const struct mgc_root *roots,
 		return ret;
 	ret = mgc_mark_roots(h, roots, nroots, true);
 	if (!ret)
-		ret = mgc_mark_step(h, U64_MAX, true);
+		ret = mgc_mark_step(h, U64_MAX, MGC_MARK_INTR);
 	mgc_mark_end(h, res);
 	return ret < 0 ? ret : 0;
 }

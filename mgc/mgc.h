@@ -10,7 +10,7 @@
 
 #include "../mheap/mheap.h"
 
-/* Mark work list entries (object addresses), 512 KiB of kernel memory. */
+/* Mark work list entries (grey objects), 1 MiB of kernel memory. */
 #define MGC_WORK_MAX		65536
 /* Go's heap minimum: no automatic collection below 4 MiB. */
 #define MGC_HEAP_MINIMUM	(4ULL << 20)
@@ -29,10 +29,12 @@
  */
 #define MGC_TRIGGER_EIGHTHS	5
 /* Words the background marker scans per hold of mheap.lock. */
-#define MGC_MARK_BATCH		(1U << 15)
+#define MGC_MARK_BATCH		BIT(15)
 /* Words an allocation's assist scans at most, and at least. */
-#define MGC_ASSIST_MAX		(1U << 18)
-#define MGC_ASSIST_MIN		(1U << 10)
+#define MGC_ASSIST_MAX		BIT(18)
+#define MGC_ASSIST_MIN		BIT(10)
+/* Eighths of its runway by which a concurrent mark's tracing should end. */
+#define MGC_ASSIST_LEAD_EIGHTHS	6
 
 /**
  * struct mgc_mark_result - what a mark found
@@ -84,9 +86,15 @@ u64 mgc_now_ns(void);
 u64 mgc_realtime_ns(void);
 extern bool mgc_gctrace_default;
 
-bool mgc_mark_background(struct mheap *h);
+/* mgc_mark_background() */
+#define MGC_BG_IDLE		0
+#define MGC_BG_MORE		1
+#define MGC_BG_DRAINED		2
+int mgc_mark_background(struct mheap *h, u64 *cycle);
+long mgc_preclean(struct mheap *h, u64 cycle);
+void mgc_mark_background_done(struct mheap *h, u64 cycle);
 void mgc_abort(struct mheap *h);
-void mgc_assist(struct mheap *h, u64 bytes);
+void mgc_assist(struct mheap *h);
 
 /* mark.c */
 int mgc_mark(struct mheap *h, const struct mgc_root *roots,
@@ -95,8 +103,12 @@ int mgc_mark_begin(struct mheap *h);
 void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res);
 int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 		   unsigned int nroots, bool intr);
-int mgc_mark_step(struct mheap *h, u64 budget, bool intr);
+/* mgc_mark_step()'s @how */
+#define MGC_MARK_INTR	BIT(0)
+#define MGC_MARK_YIELD	BIT(1)
+int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how);
 int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits);
+long mgc_mark_preclean(struct mheap *h);
 void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx);
 void mgc_mark_unmark(struct mheap *h, struct mspan *s, unsigned long idx);
 void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,

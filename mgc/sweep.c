@@ -4,8 +4,8 @@
  * sweepgen advances by 2 when a mark terminates; a span whose sweepgen is
  * h - 2 needs sweeping, h - 1 is being swept, h is swept. New spans start
  * swept. Sweeping a span makes its mark bits its allocation bits (the two
- * bitmaps swap), clears the slots of the objects found dead, and files the
- * span again; a dead large object's span goes back to the page heap.
+ * bitmaps swap), marks the span as needing its reused slots cleared if an
+ * object died, and files the span again; a dead large object's span goes back to the page heap.
  *
  * Spans waiting for sweeping sit on their class's unswept list (large ones
  * on mheap.large_unswept), so no list mixes swept and unswept spans. They
@@ -77,7 +77,6 @@ void mgc_sweep_span(struct mheap *h, struct mspan *s)
 {
 	struct mcentral *c = &h->central[s->spanclass];
 	unsigned int w, words = BITS_TO_LONGS(s->nelems);
-	u64 base = mheap_span_base(h, s) - h->arena_base;
 	unsigned long *t;
 	u64 dead = 0;
 
@@ -102,19 +101,15 @@ void mgc_sweep_span(struct mheap *h, struct mspan *s)
 		return;
 	}
 
-	for (w = 0; w < words; w++) {
-		unsigned long d = s->allocbits[w] & ~s->gcmarkbits[w];
-
-		while (d) {
-			unsigned long bit = __ffs(d);
-
-			d &= d - 1;
-			/* Dead objects are cleared now, as explicit frees are. */
-			mheap_arena_clear(h, base + (w * BITS_PER_LONG + bit) *
-					  s->elemsize, s->elemsize);
-			dead++;
-		}
-	}
+	for (w = 0; w < words; w++)
+		dead += hweight_long(s->allocbits[w] & ~s->gcmarkbits[w]);
+	/*
+	 * Dead objects keep their contents: the library clears a slot when it
+	 * hands it out again (GCHEAP_SPAN_NEEDZERO), as Go's mallocgc does,
+	 * so a collection never pays for memory nobody takes.
+	 */
+	if (dead)
+		s->needzero = true;
 	t = s->allocbits;
 	s->allocbits = s->gcmarkbits;
 	s->gcmarkbits = t;

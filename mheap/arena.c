@@ -7,8 +7,11 @@
  * mapping.
  *
  * Pages are only ever added here, under mheap_arena.lock, and freed when the
- * heap is destroyed, after its mapping is gone; so a page pointer read under
- * the lock stays valid for the heap's lifetime.
+ * heap is destroyed, after its mapping is gone; so a page pointer, once
+ * read, stays valid for the heap's lifetime. Lookups therefore take no lock:
+ * the collector makes one for every object it scans. Chunk arrays and pages
+ * are published with a release store after they are zeroed, and read with
+ * READ_ONCE(), whose address dependency orders the reads of their contents.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -19,6 +22,7 @@
 #include <linux/lockdep.h>
 #include <linux/mmap_lock.h>
 #include <linux/smp.h>
+#include <asm/barrier.h>
 #ifdef CONFIG_X86
 #include <asm/tlbflush.h>
 #endif
@@ -29,7 +33,8 @@
 
 /**
  * struct mheap_arena - backing pages of one arena
- * @lock: protects the page arrays (lock order: inside mheap.lock)
+ * @lock: serializes additions to the page arrays (lock order: inside
+ *	mheap.lock); lookups take no lock (see the top of the file)
  * @nchunks: entries of @pages
  * @pages: per chunk, per base page: the page, or NULL if never touched
  * @resident: pages in @pages
@@ -38,7 +43,7 @@
  * @mm: the address space that maps it (the heap holds a reference)
  */
 struct mheap_arena {
-	spinlock_t lock;	/* the page arrays; inside mheap.lock */
+	spinlock_t lock;	/* additions to the page arrays */
 	unsigned long nchunks;
 	struct page ***pages;
 	atomic_long_t resident;
@@ -100,33 +105,32 @@ struct page *mheap_arena_page(struct mheap *h, unsigned long pgoff, bool alloc)
 	struct mheap_arena *a = h->backing;
 	unsigned long c = pgoff / ARENA_CHUNK_PAGES;
 	unsigned long i = pgoff % ARENA_CHUNK_PAGES;
-	struct page **chunk = NULL, *page = NULL, *fresh = NULL;
-	bool have_chunk;
+	struct page **have, **chunk = NULL, *page = NULL, *fresh = NULL;
 
 	if (c >= a->nchunks)
 		return NULL;
-	spin_lock(&a->lock);
-	have_chunk = a->pages[c];
-	if (have_chunk)
-		page = a->pages[c][i];
-	spin_unlock(&a->lock);
+	have = READ_ONCE(a->pages[c]);
+	if (have)
+		page = READ_ONCE(have[i]);
 	if (page || !alloc)
 		return page;
 
 	/* The chunk's array (128 KiB) is made once, by its first fault. */
-	if (!have_chunk)
+	if (!have)
 		chunk = kvcalloc(ARENA_CHUNK_PAGES, sizeof(*chunk),
 				 GFP_KERNEL_ACCOUNT);
 	fresh = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	spin_lock(&a->lock);
 	if (!a->pages[c] && chunk) {
-		a->pages[c] = chunk;
+		/* Pairs with the lockless READ_ONCE() above: zeroed first. */
+		smp_store_release(&a->pages[c], chunk);
 		chunk = NULL;
 	}
 	if (a->pages[c]) {
 		page = a->pages[c][i];
 		if (!page && fresh) {
-			a->pages[c][i] = fresh;
+			/* The same, for the page's zeroed contents. */
+			smp_store_release(&a->pages[c][i], fresh);
 			page = fresh;
 			fresh = NULL;
 			atomic_long_inc(&a->resident);
@@ -329,6 +333,17 @@ static int arena_pte_dirty(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
+static int arena_pte_take(pte_t *pte, unsigned long addr, void *data)
+{
+	struct arena_dirty_walk *w = data;
+	u64 i = (addr - w->base) >> PAGE_SHIFT;
+
+	if (i < w->nbits && pte_present(READ_ONCE(*pte)) &&
+	    test_and_clear_bit(_PAGE_BIT_DIRTY, (unsigned long *)&pte->pte))
+		__set_bit(i, w->bits);
+	return 0;
+}
+
 static void arena_flush_tlb_local(void *unused)
 {
 	__flush_tlb_all();
@@ -387,10 +402,53 @@ int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)
 		return -ENOENT;
 	return 0;
 }
+
+/**
+ * mheap_arena_dirty_take() - which pages were written, and track anew
+ * @h: the heap, mheap.lock held, and the owner's mmap_lock
+ * @bits: in/out: bit i is set if base page i of the arena was written
+ *	since the last reset or take (bits already set stay set)
+ * @nbits: bits of @bits
+ *
+ * Each entry's dirty bit is read and cleared in one atomic step, then the
+ * TLBs are flushed: a write through a stale translation before the flush
+ * is not seen again, but it happened before this returns, so a scan of the
+ * pages set in @bits that starts afterwards sees it.
+ *
+ * Return: 0; -ENOENT if the arena is no longer mapped, or the walk failed
+ * part way (some bits may be lost: count every page as written).
+ */
+int mheap_arena_dirty_take(struct mheap *h, unsigned long *bits, u64 nbits)
+{
+	struct arena_dirty_walk w = {
+		.bits = bits,
+		.base = h->arena_base,
+		.nbits = nbits,
+	};
+	struct vm_area_struct *vma;
+	unsigned long len;
+	int ret = 0;
+
+	lockdep_assert_held(&h->lock);
+	vma = arena_vma(h);
+	if (!vma)
+		return -ENOENT;
+	len = min_t(u64, vma->vm_end - h->arena_base, nbits << PAGE_SHIFT);
+	if (len && apply_to_existing_page_range(vma->vm_mm, h->arena_base, len,
+						arena_pte_take, &w))
+		ret = -ENOENT;
+	on_each_cpu(arena_flush_tlb_local, NULL, 1);
+	return ret;
+}
 #else
 bool mheap_arena_dirty_reset(struct mheap *h)
 {
 	return false;
+}
+
+int mheap_arena_dirty_take(struct mheap *h, unsigned long *bits, u64 nbits)
+{
+	return -EOPNOTSUPP;
 }
 
 int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)

@@ -22,6 +22,13 @@
  *                              fault handler inserting one, and the dirty-bit
  *                              walks)
  *
+ * The program's own calls take mheap.lock with mheap_lock(), which counts
+ * them while they wait (mheap.lock_wanted). The collector's background
+ * workers hold the lock for batches of work and end a batch early as soon
+ * as a call is waiting (mheap_lock_wanted()), then let it go first:
+ * an allocation waits for a few hundred words of
+ * marking at most, not for a whole batch.
+ *
  * No user memory is touched with mheap.lock held: the ioctl layer copies
  * arguments in before calling the mheap_op_*() functions and copies results
  * out after they return, so a page fault never nests inside mheap.lock.
@@ -29,6 +36,7 @@
 #ifndef _GCHEAP_MHEAP_H
 #define _GCHEAP_MHEAP_H
 
+#include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/list.h>
@@ -71,13 +79,25 @@
  * @nelems: slots per span
  * @base_npages: the fewest pages that waste at most 1/8 (Go's span size);
  *	@npages is a multiple of it
+ * @divmul: multiplier turning an offset into a slot index (mspan_slot_of)
  */
 struct mheap_sizeclass {
 	u32 size;
 	u32 npages;
 	u32 nelems;
 	u32 base_npages;
+	u64 divmul;
 };
+
+/*
+ * An offset in a span is turned into a slot index by multiplying with
+ * mheap_sizeclass.divmul, ceil(2^MHEAP_DIVMUL_SHIFT / size), and shifting,
+ * as Go's divMagic does: the collector does this for every word it scans,
+ * and a division costs far more. With spans of at most 128 KiB and slots of
+ * at most 32 KiB the rounding error stays below one slot's worth by a factor
+ * of 256 (sizeclass_test_divmul checks every slot boundary).
+ */
+#define MHEAP_DIVMUL_SHIFT	40
 
 extern struct mheap_sizeclass mheap_classes[MHEAP_NUM_CLASSES];
 
@@ -104,6 +124,7 @@ enum mspan_state {
  * @needzero: its memory may hold old data
  * @sweepgen: as Go's mspan.sweepgen, against mheap.sweepgen (h): h - 2 the
  *	span needs sweeping, h - 1 it is being swept, h it is swept
+ * @divmul: its class's mheap_sizeclass.divmul (0 for large spans)
  * @elemsize: slot size (0 for large spans: the whole span is the object)
  * @nelems: number of slots (1 for large spans)
  * @nalloc: number of bits set in @allocbits
@@ -129,6 +150,7 @@ struct mspan {
 	u32 nelems;
 	u32 nalloc;
 	u32 sweepgen;
+	u64 divmul;
 	unsigned long *bits;
 	unsigned long *allocbits;
 	unsigned long *gcmarkbits;
@@ -144,6 +166,12 @@ static inline unsigned int mspan_sizeclass(const struct mspan *s)
 static inline bool mspan_is_large(const struct mspan *s)
 {
 	return mspan_sizeclass(s) == 0;
+}
+
+/* The slot of a small span holding byte @off of the span (@off < 2^20). */
+static inline u32 mspan_slot_of(const struct mspan *s, u64 off)
+{
+	return (off * s->divmul) >> MHEAP_DIVMUL_SHIFT;
 }
 
 struct mspan *mspan_new(u64 start, u64 npages);
@@ -217,6 +245,7 @@ struct mgc_mark;
  *	base of its goal
  * @cycle_start_ns: CLOCK_MONOTONIC when the concurrent mark began
  * @cycle_before: heap_alloc when it began
+ * @cycle_paced: the heap as pacing counts it (mgc_heap_paced()) then
  * @start_pause_ns: the kernel's time in its start
  * @start_stw_ns: the library's time stopping the world for its start
  */
@@ -246,6 +275,7 @@ struct mgc {
 	u64 heap_live;
 	u64 cycle_start_ns;
 	u64 cycle_before;
+	u64 cycle_paced;
 	u64 start_pause_ns;
 	u64 start_stw_ns;
 };
@@ -253,6 +283,7 @@ struct mgc {
 /**
  * struct mheap - one heap: page heap, span map and mcentrals
  * @lock: protects everything below (see the lock order at the top)
+ * @lock_wanted: calls waiting in mheap_lock()
  * @arena_base: user address of the arena, 0 until mapped
  * @arena_pages: length of the arena in heap pages
  * @grown: pages of the arena handed to the page heap so far
@@ -282,6 +313,7 @@ struct mgc {
  */
 struct mheap {
 	struct mutex lock;	/* see the lock order at the top */
+	atomic_t lock_wanted;
 	u64 arena_base;
 	u64 arena_pages;
 	u64 grown;
@@ -318,6 +350,36 @@ struct mspan *mheap_span_of_page(struct mheap *h, u64 page);
 struct mspan *mheap_span_of_addr(struct mheap *h, u64 addr);
 bool mheap_page_inuse(struct mheap *h, u64 page);
 
+/* mheap.lock for a call of the program (see Locking at the top). */
+static inline void mheap_lock(struct mheap *h)
+{
+	if (mutex_trylock(&h->lock))
+		return;
+	atomic_inc(&h->lock_wanted);
+	mutex_lock(&h->lock);
+	atomic_dec(&h->lock_wanted);
+}
+
+/* Whether a call of the program waits for mheap.lock. */
+static inline bool mheap_lock_wanted(struct mheap *h)
+{
+	return atomic_read(&h->lock_wanted) != 0;
+}
+
+/*
+ * The span holding arena offset @off for the collector's inner loop: no
+ * checks but the bound, which is the heap's current extent.
+ */
+static inline struct mspan *mheap_span_of_off(const struct mheap *h, u64 off)
+{
+	u64 page = off >> MHEAP_PAGE_SHIFT;
+
+	if (page >= h->grown)
+		return NULL;
+	/* Span-map chunks exist for every page below h->grown. */
+	return h->spanmap[page / MHEAP_CHUNK_PAGES][page % MHEAP_CHUNK_PAGES];
+}
+
 static inline u64 mheap_span_base(const struct mheap *h, const struct mspan *s)
 {
 	return h->arena_base + (s->start << MHEAP_PAGE_SHIFT);
@@ -343,6 +405,7 @@ u64 mheap_arena_resident(struct mheap *h);
 bool mheap_arena_dirty_reset(struct mheap *h);
 int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits,
 			      u64 nbits);
+int mheap_arena_dirty_take(struct mheap *h, unsigned long *bits, u64 nbits);
 
 /* ops.c: the operations behind the ioctls, on kernel copies of their args */
 void mheap_op_api(struct mheap *h, struct gcheap_api *a);

@@ -90,6 +90,7 @@ int mspan_init_small(struct mspan *s, unsigned int spanclass)
 		return ret;
 	s->spanclass = spanclass;
 	s->elemsize = c->size;
+	s->divmul = c->divmul;
 	s->cached = false;
 	s->state = MSPAN_INUSE;
 	return 0;
@@ -111,6 +112,7 @@ int mspan_init_large(struct mspan *s, bool noscan)
 		return ret;
 	s->spanclass = GCHEAP_SPANCLASS(0, noscan);
 	s->elemsize = 0;
+	s->divmul = 0;
 	s->cached = false;
 	s->state = MSPAN_INUSE;
 	__set_bit(0, s->allocbits);

@@ -26,7 +26,7 @@ void mheap_op_api(struct mheap *h, struct gcheap_api *a)
 {
 	a->api_version = GCHEAP_API_VERSION;
 	a->features = GCHEAP_FEATURE_CACHED_SPANS | GCHEAP_FEATURE_FREE_LOOKUP;
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	a->arena_base = h->arena_base;
 	a->arena_size = h->arena_pages << MHEAP_PAGE_SHIFT;
 	mutex_unlock(&h->lock);
@@ -53,7 +53,7 @@ static void refill_fill(struct mheap *h, struct gcheap_refill *r,
 	r->nelems = s->nelems;
 	r->nfree = bitmap_weight(s->cachefree, s->nelems);
 	r->out_flags = s->needzero ? GCHEAP_SPAN_NEEDZERO : 0;
-	mgc_assist(h, (u64)r->nfree * s->elemsize);
+	mgc_assist(h);
 	if (mgc_due(h))
 		r->out_flags |= GCHEAP_GC_DUE;
 	memcpy(r->free, s->cachefree,
@@ -84,7 +84,7 @@ int mheap_op_refill(struct mheap *h, struct gcheap_refill *r)
 	if (release_only && !r->old_base)
 		return -EINVAL;
 
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	if (!h->arena_base) {
 		ret = -ENXIO;
 		goto out;
@@ -135,7 +135,7 @@ int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a)
 		return -EOVERFLOW;
 	npages = rounded >> MHEAP_PAGE_SHIFT;
 
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	if (!h->arena_base) {
 		ret = -ENXIO;
 		goto unlock;
@@ -160,7 +160,7 @@ int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a)
 	h->gc.alloc_since += mspan_bytes(s);
 	if (h->gc.phase == MGC_PHASE_MARK)
 		mgc_mark_black(h, s, 0);
-	mgc_assist(h, mspan_bytes(s));
+	mgc_assist(h);
 	a->out_flags = mgc_due(h) ? GCHEAP_GC_DUE : 0;
 	needzero = s->needzero;
 	s->needzero = false;
@@ -196,7 +196,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 	if (f->flags)
 		return -EINVAL;
 
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	if (!h->arena_base) {
 		ret = -ENXIO;
 		goto out;
@@ -278,7 +278,7 @@ int mheap_op_lookup(struct mheap *h, struct gcheap_lookup *l)
 	if (l->flags || l->__reserved)
 		return -EINVAL;
 
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	if (!h->arena_base) {
 		ret = -ENXIO;
 		goto out;
@@ -336,7 +336,7 @@ int mheap_op_stats(struct mheap *h, struct gcheap_stats *st,
 	if (by_class && nclasses < MHEAP_NUM_CLASSES)
 		return -ENOSPC;
 
-	mutex_lock(&h->lock);
+	mheap_lock(h);
 	for (i = 1; i < MHEAP_NUM_CLASSES; i++) {
 		const struct mcentral *scan = &h->central[GCHEAP_SPANCLASS(i, 0)];
 		const struct mcentral *noscan = &h->central[GCHEAP_SPANCLASS(i, 1)];

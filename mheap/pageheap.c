@@ -293,6 +293,7 @@ void mheap_free_span(struct mheap *h, struct mspan *s)
 	s->cached = false;
 	s->spanclass = 0;
 	s->elemsize = 0;
+	s->divmul = 0;
 	s->nelems = 0;
 	s->nalloc = 0;
 	/* Whatever the span held is still in its pages. */
@@ -318,6 +319,7 @@ void mheap_init(struct mheap *h)
 	unsigned int i;
 
 	mutex_init(&h->lock);
+	atomic_set(&h->lock_wanted, 0);
 	for (i = 0; i < MHEAP_FREE_LISTS; i++)
 		INIT_LIST_HEAD(&h->free[i]);
 	INIT_LIST_HEAD(&h->free_large);

@@ -21,6 +21,7 @@
 #include <linux/kernel.h>
 #include <linux/errno.h>
 #include <linux/log2.h>
+#include <linux/math64.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "mheap.h"
@@ -102,6 +103,8 @@ int mheap_sizeclass_init(void)
 		       c->npages * MHEAP_PAGE_SIZE / c->size < MHEAP_SPAN_MIN_ELEMS)
 			c->npages += c->base_npages;
 		c->nelems = c->npages * MHEAP_PAGE_SIZE / c->size;
+		c->divmul = div_u64(BIT_ULL(MHEAP_DIVMUL_SHIFT) + c->size - 1,
+				    c->size);
 	}
 	memcpy(mheap_classes, t, sizeof(mheap_classes));
 	ret = 0;

@@ -4,6 +4,7 @@
  * hosted/ under ASan and UBSan.
  */
 #include <kunit/test.h>
+#include <linux/math64.h>
 #include "mheap.h"
 
 static int sizeclass_test_init(struct kunit *test)
@@ -65,6 +66,32 @@ static void sizeclass_test_invariants(struct kunit *test)
 			(u32)MHEAP_MAX_SMALL);
 }
 
+/*
+ * mspan_slot_of() is monotonic in the offset, so it is exact everywhere in
+ * a span if it is exact on both sides of every slot boundary, the tail past
+ * the last slot included.
+ */
+static void sizeclass_test_divmul(struct kunit *test)
+{
+	unsigned int i, k;
+
+	for (i = 1; i < MHEAP_NUM_CLASSES; i++) {
+		const struct mheap_sizeclass *c = &mheap_classes[i];
+		struct mspan s = { .divmul = c->divmul };
+		u64 span = (u64)c->npages * MHEAP_PAGE_SIZE;
+
+		KUNIT_EXPECT_EQ(test, mspan_slot_of(&s, 0), 0u);
+		for (k = 1; k <= c->nelems; k++) {
+			KUNIT_ASSERT_EQ_MSG(test, mspan_slot_of(&s, (u64)k * c->size - 1),
+					    k - 1, "class %u slot %u", i, k);
+			KUNIT_ASSERT_EQ_MSG(test, mspan_slot_of(&s, (u64)k * c->size),
+					    k, "class %u slot %u", i, k);
+		}
+		KUNIT_EXPECT_EQ(test, mspan_slot_of(&s, span - 1),
+				(u32)div_u64(span - 1, c->size));
+	}
+}
+
 static void sizeclass_test_lookup(struct kunit *test)
 {
 	size_t size;
@@ -85,6 +112,7 @@ static void sizeclass_test_lookup(struct kunit *test)
 static struct kunit_case sizeclass_test_cases[] = {
 	KUNIT_CASE(sizeclass_test_go_table),
 	KUNIT_CASE(sizeclass_test_invariants),
+	KUNIT_CASE(sizeclass_test_divmul),
 	KUNIT_CASE(sizeclass_test_lookup),
 	{}
 };

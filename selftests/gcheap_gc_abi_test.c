@@ -101,6 +101,7 @@ TEST_F(gc, keeps_reachable_frees_the_rest)
 	uint64_t **o = self->obj;
 	uint64_t passed[2];
 	struct gcheap_range r = { (uintptr_t)passed, (uintptr_t)(passed + 2) };
+	struct gcheap_refill rr;
 	struct gcheap_gc g;
 
 	/* global -> o0 -> o1 -> o2 (interior); passed -> o50 (interior) */
@@ -119,12 +120,22 @@ TEST_F(gc, keeps_reachable_frees_the_rest)
 	EXPECT_EQ(5 * 64, g.heap_marked);
 	EXPECT_EQ(102 * 64, g.heap_before);
 	EXPECT_EQ(5, live(_metadata, self->fd));
-	/* Survivors intact, the dead cleared. */
+	/* Survivors intact. */
 	EXPECT_EQ(0x5eed0000, o[0][7]);
 	EXPECT_EQ(0x5eed0002, o[2][7]);
 	EXPECT_EQ(0x5eed0000 + 50, o[50][7]);
-	EXPECT_EQ(0, o[3][7]);
-	EXPECT_EQ(0, o[99][7]);
+	/*
+	 * The dead keep their bytes until reused: the span comes back with
+	 * NEEDZERO, and the freed slots among its free ones.
+	 */
+	ASSERT_EQ(0, gh_refill(self->fd, SC, 0, NULL, 0, &rr));
+	EXPECT_EQ((uintptr_t)o[0], rr.base);
+	EXPECT_EQ(GCHEAP_SPAN_NEEDZERO, rr.out_flags & GCHEAP_SPAN_NEEDZERO);
+	EXPECT_TRUE(rr.free[0] & (1ULL << 3));
+	EXPECT_TRUE(rr.free[99 / 64] & (1ULL << (99 % 64)));
+	EXPECT_FALSE(rr.free[0] & (1ULL << 2));
+	ASSERT_EQ(0, gh_refill(self->fd, SC, rr.base, rr.free,
+			       GCHEAP_REFILL_RELEASE_ONLY, &rr));
 
 	/* A removed root keeps nothing. */
 	ASSERT_EQ(0, gh_roots(self->fd, global_root, global_root + 4,

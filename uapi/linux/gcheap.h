@@ -79,8 +79,11 @@
  *
  * Memory is zero when handed out: fresh pages are zero-filled by the kernel,
  * and GCHEAP_IOC_FREE clears the object it frees; a span cut from pages that
- * held other spans before comes with GCHEAP_SPAN_NEEDZERO, and the caller
- * must clear each of its slots before handing it out.
+ * held other spans before, or one in which the collector freed objects,
+ * comes with GCHEAP_SPAN_NEEDZERO, and the caller must clear each of its
+ * slots before handing it out. (The collector leaves the slots it frees as
+ * they were: clearing them at reuse costs the program only for the slots it
+ * takes, and costs the collection's pause nothing, as in Go.)
  *
  * There is no memory shared between the kernel and the library other than the
  * arena itself, whose contents the kernel treats as untrusted user data, so
@@ -497,9 +500,10 @@ struct gcheap_roots {
  * points into an allocated object, interior pointers included, keeps it;
  * objects allocated with GCHEAP_ALLOC_NOSCAN or of a noscan span class are
  * not scanned), then sweeps (unless GCHEAP_GC_NOSWEEP): unreachable objects
- * are freed and their slots cleared. Errors: EINVAL, EFAULT (@roots not
- * readable), E2BIG (more than GCHEAP_MAX_ROOT_BYTES of roots), EBUSY,
- * ENXIO, ENOMEM, EINTR (a fatal signal stopped it; the heap is unchanged).
+ * are freed (their spans' next refills say GCHEAP_SPAN_NEEDZERO).
+ * Errors: EINVAL, EFAULT (@roots not readable), E2BIG (more than
+ * GCHEAP_MAX_ROOT_BYTES of roots), EBUSY, ENXIO, ENOMEM, EINTR (a fatal
+ * signal stopped it; the heap is unchanged).
  *
  * With GCHEAP_GC_CONCURRENT, a collection takes two calls, each with the
  * world stopped as above, and the program runs between them (the "mostly
