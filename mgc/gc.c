@@ -474,7 +474,8 @@ void mgc_assist(struct mheap *h)
 		return;	/* the end is due: it does the rest */
 	start = min(h->gc.cycle_paced, heap);
 	runway = max_t(u64, (h->gc.next_gc - start) / 8 * MGC_ASSIST_LEAD_EIGHTHS, 1);
-	expect = h->gc.heap_live / 8;
+	/* Before any mark has traced, all of the heap may be live. */
+	expect = (h->gc.num_gc ? h->gc.heap_live : h->gc.cycle_paced) / 8;
 	/* In 1/1024ths of the work, so that nothing overflows. */
 	want = (expect >> 10) * min_t(u64, div64_u64((heap - start) << 10, runway),
 				      1024);
