@@ -111,11 +111,13 @@ static __always_inline bool mark_check(struct mgc_mark *m)
 }
 
 /*
- * At the start of each call that marks, under mheap.lock: the heap may have
- * grown since the last one.
+ * At the start of each call that marks, under mheap.lock: how this call may
+ * stop, and the heap's extent, which may have grown since the last one.
  */
-static void mark_enter(struct mgc_mark *m)
+static void mark_enter(struct mgc_mark *m, bool intr, bool yield)
 {
+	m->intr = intr;
+	m->yield = yield;
 	m->limit = m->h->grown << MHEAP_PAGE_SHIFT;
 }
 
@@ -369,9 +371,7 @@ int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 	unsigned int r;
 
 	lockdep_assert_held(&h->lock);
-	m->intr = intr;
-	m->yield = false;
-	mark_enter(m);
+	mark_enter(m, intr, false);
 	for (r = 0; r < nroots && !m->error; r++) {
 		const u64 *w = roots[r].words;
 		size_t i;
@@ -410,9 +410,7 @@ int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how)
 	u64 stop;
 
 	lockdep_assert_held(&h->lock);
-	m->intr = how & MGC_MARK_INTR;
-	m->yield = how & MGC_MARK_YIELD;
-	mark_enter(m);
+	mark_enter(m, how & MGC_MARK_INTR, how & MGC_MARK_YIELD);
 	stop = budget == U64_MAX ? U64_MAX : m->words + budget;
 	for (;;) {
 		mark_drain(m, stop);
@@ -456,9 +454,7 @@ int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits)
 	unsigned long i;
 
 	lockdep_assert_held(&h->lock);
-	m->intr = true;
-	m->yield = false;
-	mark_enter(m);
+	mark_enter(m, true, false);
 	if (!dirty) {
 		mark_rescan(m);
 		return m->error;

@@ -349,6 +349,34 @@ static void arena_flush_tlb_local(void *unused)
 	__flush_tlb_all();
 }
 
+/*
+ * Apply @fn to the present entries of the first @nbits base pages of the
+ * arena, with @bits for it to set.
+ *
+ * Return: 0; -ENOENT if the arena is no longer mapped or the walk failed.
+ */
+static int arena_walk(struct mheap *h, pte_fn_t fn, unsigned long *bits,
+		      u64 nbits)
+{
+	struct arena_dirty_walk w = {
+		.bits = bits,
+		.base = h->arena_base,
+		.nbits = nbits,
+	};
+	struct vm_area_struct *vma;
+	unsigned long len;
+
+	lockdep_assert_held(&h->lock);
+	vma = arena_vma(h);
+	if (!vma)
+		return -ENOENT;
+	len = min_t(u64, vma->vm_end - h->arena_base, nbits << PAGE_SHIFT);
+	if (len && apply_to_existing_page_range(vma->vm_mm, h->arena_base, len,
+						fn, &w))
+		return -ENOENT;
+	return 0;
+}
+
 /**
  * mheap_arena_dirty_reset() - clear the arena's dirty bits
  * @h: the heap, mheap.lock held, and the owner's mmap_lock
@@ -357,17 +385,8 @@ static void arena_flush_tlb_local(void *unused)
  */
 bool mheap_arena_dirty_reset(struct mheap *h)
 {
-	struct vm_area_struct *vma;
-	unsigned long len;
-
-	lockdep_assert_held(&h->lock);
-	vma = arena_vma(h);
-	if (!vma)
-		return false;
-	len = min_t(u64, vma->vm_end - h->arena_base,
-		    h->grown << MHEAP_PAGE_SHIFT);
-	if (len && apply_to_existing_page_range(vma->vm_mm, h->arena_base,
-						len, arena_pte_clean, NULL))
+	if (arena_walk(h, arena_pte_clean, NULL,
+		       h->grown << (MHEAP_PAGE_SHIFT - PAGE_SHIFT)))
 		return false;
 	on_each_cpu(arena_flush_tlb_local, NULL, 1);
 	return true;
@@ -384,23 +403,7 @@ bool mheap_arena_dirty_reset(struct mheap *h)
  */
 int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)
 {
-	struct arena_dirty_walk w = {
-		.bits = bits,
-		.base = h->arena_base,
-		.nbits = nbits,
-	};
-	struct vm_area_struct *vma;
-	unsigned long len;
-
-	lockdep_assert_held(&h->lock);
-	vma = arena_vma(h);
-	if (!vma)
-		return -ENOENT;
-	len = min_t(u64, vma->vm_end - h->arena_base, nbits << PAGE_SHIFT);
-	if (len && apply_to_existing_page_range(vma->vm_mm, h->arena_base, len,
-						arena_pte_dirty, &w))
-		return -ENOENT;
-	return 0;
+	return arena_walk(h, arena_pte_dirty, bits, nbits);
 }
 
 /**
@@ -420,23 +423,9 @@ int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)
  */
 int mheap_arena_dirty_take(struct mheap *h, unsigned long *bits, u64 nbits)
 {
-	struct arena_dirty_walk w = {
-		.bits = bits,
-		.base = h->arena_base,
-		.nbits = nbits,
-	};
-	struct vm_area_struct *vma;
-	unsigned long len;
-	int ret = 0;
+	int ret = arena_walk(h, arena_pte_take, bits, nbits);
 
-	lockdep_assert_held(&h->lock);
-	vma = arena_vma(h);
-	if (!vma)
-		return -ENOENT;
-	len = min_t(u64, vma->vm_end - h->arena_base, nbits << PAGE_SHIFT);
-	if (len && apply_to_existing_page_range(vma->vm_mm, h->arena_base, len,
-						arena_pte_take, &w))
-		ret = -ENOENT;
+	/* A failed walk may have cleared bits too. */
 	on_each_cpu(arena_flush_tlb_local, NULL, 1);
 	return ret;
 }

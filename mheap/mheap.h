@@ -25,9 +25,9 @@
  * The program's own calls take mheap.lock with mheap_lock(), which counts
  * them while they wait (mheap.lock_wanted). The collector's background
  * workers hold the lock for batches of work and end a batch early as soon
- * as a call is waiting (mheap_lock_wanted()), then let it go first:
- * an allocation waits for a few hundred words of
- * marking at most, not for a whole batch.
+ * as a call is waiting (mheap_lock_wanted()), then let it go first: an
+ * allocation waits for the object being scanned at most, not for a whole
+ * batch.
  *
  * No user memory is touched with mheap.lock held: the ioctl layer copies
  * arguments in before calling the mheap_op_*() functions and copies results
@@ -364,20 +364,6 @@ static inline void mheap_lock(struct mheap *h)
 static inline bool mheap_lock_wanted(struct mheap *h)
 {
 	return atomic_read(&h->lock_wanted) != 0;
-}
-
-/*
- * The span holding arena offset @off for the collector's inner loop: no
- * checks but the bound, which is the heap's current extent.
- */
-static inline struct mspan *mheap_span_of_off(const struct mheap *h, u64 off)
-{
-	u64 page = off >> MHEAP_PAGE_SHIFT;
-
-	if (page >= h->grown)
-		return NULL;
-	/* Span-map chunks exist for every page below h->grown. */
-	return h->spanmap[page / MHEAP_CHUNK_PAGES][page % MHEAP_CHUNK_PAGES];
 }
 
 static inline u64 mheap_span_base(const struct mheap *h, const struct mspan *s)
