@@ -97,10 +97,18 @@ u64 mgc_heap_alloc(struct mheap *h)
 	return bytes;
 }
 
-/* The heap as pacing counts it. */
+/*
+ * The heap as pacing counts it: what the last mark traced live, plus what
+ * was allocated since. Objects allocated black during a concurrent mark are
+ * not counted until a mark finds them live: most die young, and counting
+ * them would shorten each cycle's runway by what the one before allocated
+ * while it marked, so that a program allocating faster than the worker
+ * marks collects ever more often. The price is a heap that may pass the
+ * goal by that much.
+ */
 static u64 mgc_heap_paced(struct mheap *h)
 {
-	return h->gc.heap_marked + h->gc.alloc_since + h->cached_bytes;
+	return h->gc.heap_live + h->gc.alloc_since + h->cached_bytes;
 }
 
 /*
@@ -110,7 +118,7 @@ static u64 mgc_heap_paced(struct mheap *h)
  */
 static u64 mgc_trigger(struct mheap *h)
 {
-	u64 goal = h->gc.next_gc, base = h->gc.heap_marked;
+	u64 goal = h->gc.next_gc, base = h->gc.heap_live;
 
 	if (!h->gc.concurrent || goal == U64_MAX || base >= goal)
 		return goal;
@@ -204,7 +212,6 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	unsigned int slot;
 
 	mgc_terminate_mark(h);
-	h->gc.heap_marked = res->bytes;
 	h->gc.heap_live = res->traced_bytes;
 	h->gc.alloc_since = 0;
 	/*
@@ -293,6 +300,7 @@ static int mgc_start(struct mheap *h, struct gcheap_gc *g,
 		mgc_clear_marks(h);
 		return ret;
 	}
+	mgc_mark_share(h);
 	h->gc.phase = MGC_PHASE_MARK;
 	h->gc.mark_done = false;
 	h->gc.concurrent = true;
@@ -319,6 +327,8 @@ static int mgc_finish(struct mheap *h, struct gcheap_gc *g,
 	unsigned long *dirty = NULL;
 	int ret;
 
+	/* The rest is done here: the worker's list too. */
+	mgc_mark_bg_stop(h);
 	if (h->gc.dirty_armed && nbits) {
 		/* Without memory for the bitmap, every marked object counts. */
 		dirty = kvcalloc(BITS_TO_LONGS(nbits), sizeof(*dirty),
@@ -399,6 +409,16 @@ int mgc_mark_background(struct mheap *h, u64 *cycle)
 	mutex_lock(&h->lock);
 	if (mgc_worker_serves(h, *cycle)) {
 		*cycle = h->gc.num_gc;
+		/* Grey objects are scanned without the lock, beside the program. */
+		if (mgc_mark_bg_begin(h)) {
+			mutex_unlock(&h->lock);
+			mgc_mark_bg_run(h, MGC_MARK_BG_BATCH);
+			mutex_lock(&h->lock);
+			h->gc.gc_cpu_ns += mgc_now_ns() - t0;
+			mutex_unlock(&h->lock);
+			return MGC_BG_MORE;
+		}
+		/* Pages to clean and overflow recovery need the lock. */
 		if (mgc_mark_step(h, MGC_MARK_BATCH, MGC_MARK_YIELD) != 1)
 			ret = MGC_BG_MORE;
 		else if (h->gc.dirty_armed)
@@ -488,6 +508,8 @@ void mgc_assist(struct mheap *h)
 	/* With dirty bits, the worker cleans before the end is due. */
 	if (mgc_mark_step(h, budget, 0) == 1 && !h->gc.dirty_armed)
 		h->gc.mark_done = true;
+	else
+		mgc_mark_share(h);
 	h->gc.gc_cpu_ns += mgc_now_ns() - t0;
 }
 
@@ -612,7 +634,7 @@ int mgc_op_config(struct mheap *h, struct gcheap_gc_config *c)
 	if (c->flags & GCHEAP_GC_SET_PERCENT) {
 		h->gc.gc_percent = percent;
 		/* As Go's SetGCPercent: the goal follows at once. */
-		h->gc.next_gc = mgc_goal(percent, h->gc.heap_marked);
+		h->gc.next_gc = mgc_goal(percent, h->gc.heap_live);
 	}
 	if (c->flags & GCHEAP_GC_SET_TRACE)
 		h->gc.gctrace = trace;

@@ -14,6 +14,27 @@
  * list drains, every marked object of the heap is scanned again (bdwgc
  * recovers from mark-stack overflow the same way), until a pass overflows no
  * more. No recursion, no unbounded allocation.
+ *
+ * Two markers may run at once: the program's calls (a collection, an
+ * allocation's assist), which hold mheap.lock, and the concurrent mark's
+ * background worker, which scans without it (mgc_mark_bg_run()), so that the
+ * two CPUs mark in parallel instead of taking turns. Each has a work list of
+ * its own; grey objects pass between them through a shared list under a
+ * spinlock. What makes marking without mheap.lock safe:
+ *  - mark bits are set and cleared with atomic bit operations by everyone;
+ *  - a span becomes MSPAN_INUSE by a release store once every field the mark
+ *    reads is set (mspan_init_small(), mspan_init_large()), and the mark
+ *    reads the state with an acquire load;
+ *  - while a mark runs, no span in use is freed or changes its size class,
+ *    and no span descriptor is freed (mheap_free_span() and the page heap
+ *    defer them to the mark's end), so a descriptor read from the span map
+ *    stays what it was;
+ *  - arena pages, once there, stay for the heap's life (arena.c);
+ *  - a span allocated during the mark holds only objects allocated black,
+ *    so a pointer the worker misses because it read the span map before the
+ *    span was there loses nothing;
+ *  - the mark's end stops the worker (mgc.bg_stop) and waits for it to leave
+ *    (mgc.bg_active) before it takes the worker's list and frees anything.
  */
 #include <linux/kernel.h>
 #include <linux/bitmap.h>
@@ -23,64 +44,17 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/wait_bit.h>
 #include "mgc.h"
 
 /* Words scanned between checks for rescheduling and fatal signals. */
 #define MARK_CHECK_WORDS	4096
-
-/**
- * struct mgc_mark - the state of one mark, kept across calls while a
- *	concurrent mark runs (mgc.mark), under mheap.lock
- * @h: the heap
- * @work: the grey objects
- * @cap: entries of @work
- * @n: entries in use
- * @overflow: an object was marked but not pushed: rescan marked objects
- * @lo: first address of the arena
- * @limit: bytes of the arena the heap has grown into, as of this call
- * @spanmap: mheap.spanmap
- * @peek_pg: the base page @peek_p shows, U64_MAX for none
- * @peek_p: the kernel's view of the last page scanned
- * @objects: objects marked by tracing
- * @bytes: their bytes
- * @black_objects: objects allocated while the mark ran, marked at once
- * @black_bytes: their bytes
- * @overflows: rescans that overflow cost
- * @words: words scanned
- * @next_check: @words at the next check for rescheduling and signals
- * @intr: this call may stop on a fatal signal (a collection's ioctl; not
- *	the background worker, nor an allocation's assist)
- * @yield: this call stops between objects when a call of the program waits
- *	for mheap.lock (the background worker)
- * @error: -EINTR once a fatal signal stopped it
- * @pending: written pages taken by precleaning (mgc_mark_preclean()), to be
- *	scanned again; bit i for base page i of the arena
- * @pending_bits: bits of @pending
- * @pending_next: no bit of @pending below this one is set
- */
-struct mgc_mark {
-	struct mheap *h;
-	struct mgc_grey *work;
-	u32 cap;
-	u32 n;
-	bool overflow;
-	u64 lo;
-	u64 limit;
-	struct mspan ***spanmap;
-	u64 peek_pg;
-	const u64 *peek_p;
-	u64 objects, bytes;
-	u64 black_objects, black_bytes;
-	u64 overflows;
-	u64 words;
-	u64 next_check;
-	bool intr;
-	bool yield;
-	int error;
-	unsigned long *pending;
-	u64 pending_bits;
-	u64 pending_next;
-};
+/* Words scanned between looks at the other marker's needs. */
+#define MARK_LOOK_WORDS		256
+/* Entries of a marker's own work list at most. */
+#define MARK_LOCAL_MAX		8192
 
 /*
  * A grey object: where it is and how long it is, so that scanning it needs
@@ -92,166 +66,352 @@ struct mgc_grey {
 	u64 len;
 };
 
-/* Called with @m->words advanced: false once the mark must stop. */
-static bool mark_check_slow(struct mgc_mark *m)
+/**
+ * struct mgc_gcw - one marker's state (Go's gcWork)
+ * @m: the mark
+ * @work: its grey objects
+ * @cap: entries of @work
+ * @n: entries in use
+ * @lo: first address of the arena
+ * @limit: bytes of the arena the heap had grown into when this marker last
+ *	started (later spans hold only objects allocated black)
+ * @spanmap: mheap.spanmap
+ * @peek_pg: the base page @peek_p shows, U64_MAX for none
+ * @peek_p: the kernel's view of the last page scanned
+ * @objects: objects marked by tracing
+ * @bytes: their bytes
+ * @words: words scanned
+ * @next_check: @words at the next check for rescheduling and signals
+ * @next_look: @words at the next look at the other marker and mgc.bg_stop
+ * @intr: this call may stop on a fatal signal (a collection's ioctl)
+ * @yield: stop between objects when a call of the program waits for
+ *	mheap.lock (the worker's batches under the lock)
+ * @bg: the background worker without mheap.lock: stop on mgc.bg_stop
+ * @atomic: another marker may run at once (a concurrent mark): mark bits
+ *	are set atomically and span states read with acquire
+ * @error: -EINTR once a fatal signal stopped it, -EAGAIN once mgc.bg_stop
+ */
+struct mgc_gcw {
+	struct mgc_mark *m;
+	struct mgc_grey *work;
+	u32 cap;
+	u32 n;
+	u64 lo;
+	u64 limit;
+	struct mspan ***spanmap;
+	u64 peek_pg;
+	const u64 *peek_p;
+	u64 objects, bytes;
+	u64 words;
+	u64 next_check;
+	u64 next_look;
+	bool intr;
+	bool yield;
+	bool bg;
+	bool atomic;
+	int error;
+};
+
+/**
+ * struct mgc_mark - the state of one mark, kept across calls while a
+ *	concurrent mark runs (mgc.mark)
+ * @h: the heap
+ * @held: the marker of calls holding mheap.lock
+ * @bg: the background worker's, used without mheap.lock while
+ *	mgc.bg_active, else under it
+ * @share_lock: protects @share and @share_n
+ * @share: grey objects either marker may take
+ * @share_cap: entries of @share
+ * @share_n: entries in use
+ * @hungry: a marker ran out of work: the other should share some
+ * @overflow: an object was marked but not pushed: rescan marked objects
+ * @black_objects: objects allocated while the mark ran, marked at once
+ *	(mheap.lock)
+ * @black_bytes: their bytes
+ * @unmarked_objects: marked objects the program freed during the mark
+ *	(mheap.lock)
+ * @unmarked_bytes: their bytes
+ * @overflows: rescans that overflow cost (mheap.lock)
+ * @pending: written pages taken by precleaning (mgc_mark_preclean()), to be
+ *	scanned again; bit i for base page i of the arena (mheap.lock)
+ * @pending_bits: bits of @pending
+ * @pending_next: no bit of @pending below this one is set
+ */
+struct mgc_mark {
+	struct mheap *h;
+	struct mgc_gcw held;
+	struct mgc_gcw bg;
+	spinlock_t share_lock;		/* @share, @share_n */
+	struct mgc_grey *share;
+	u32 share_cap;
+	u32 share_n;
+	bool hungry;
+	bool overflow;
+	u64 black_objects, black_bytes;
+	u64 unmarked_objects, unmarked_bytes;
+	u64 overflows;
+	unsigned long *pending;
+	u64 pending_bits;
+	u64 pending_next;
+};
+
+/* Called with @g->words advanced: false once the marker must stop. */
+static bool mark_check_slow(struct mgc_gcw *g)
 {
-	m->next_check = m->words + MARK_CHECK_WORDS;
-	if (m->intr && fatal_signal_pending(current))
-		m->error = -EINTR;
+	g->next_check = g->words + MARK_CHECK_WORDS;
+	if (g->intr && fatal_signal_pending(current))
+		g->error = -EINTR;
+	else if (g->bg && READ_ONCE(g->m->h->gc.bg_stop))
+		g->error = -EAGAIN;
 	else
 		cond_resched();
-	return !m->error;
+	return !g->error;
 }
 
-static __always_inline bool mark_check(struct mgc_mark *m)
+static __always_inline bool mark_check(struct mgc_gcw *g)
 {
-	if (likely(m->words < m->next_check))
-		return !m->error;
-	return mark_check_slow(m);
+	if (likely(g->words < g->next_check))
+		return !g->error;
+	return mark_check_slow(g);
+}
+
+/* Whether a marker should stop between two objects. */
+static bool mark_should_stop(struct mgc_gcw *g)
+{
+	struct mheap *h = g->m->h;
+
+	if (g->yield && mheap_lock_wanted(h))
+		return true;
+	if (g->bg && READ_ONCE(h->gc.bg_stop)) {
+		g->error = -EAGAIN;
+		return true;
+	}
+	return false;
 }
 
 /*
- * At the start of each call that marks, under mheap.lock: how this call may
- * stop, and the heap's extent, which may have grown since the last one.
+ * At the start of each call that marks: how this call may stop, and the
+ * heap's extent, which may have grown since the last one (read under
+ * mheap.lock).
  */
-static void mark_enter(struct mgc_mark *m, bool intr, bool yield)
+static void mark_enter(struct mgc_gcw *g, bool intr, bool yield)
 {
-	m->intr = intr;
-	m->yield = yield;
-	m->limit = m->h->grown << MHEAP_PAGE_SHIFT;
+	g->intr = intr;
+	g->yield = yield;
+	g->error = 0;
+	g->limit = g->m->h->grown << MHEAP_PAGE_SHIFT;
+	g->atomic = g->m->h->gc.phase == MGC_PHASE_MARK || g->bg;
+}
+
+/*
+ * Move up to @k of @g's newest grey objects to the shared list.
+ * Return: how many moved.
+ */
+static u32 mark_share_put(struct mgc_gcw *g, u32 k)
+{
+	struct mgc_mark *m = g->m;
+
+	spin_lock(&m->share_lock);
+	k = min3(k, g->n, m->share_cap - m->share_n);
+	memcpy(m->share + m->share_n, g->work + g->n - k, k * sizeof(*g->work));
+	WRITE_ONCE(m->share_n, m->share_n + k);
+	spin_unlock(&m->share_lock);
+	g->n -= k;
+	return k;
+}
+
+/* Take up to half a list's worth from the shared list into an empty @g. */
+static u32 mark_share_get(struct mgc_gcw *g)
+{
+	struct mgc_mark *m = g->m;
+	u32 k;
+
+	if (!READ_ONCE(m->share_n))
+		return 0;
+	spin_lock(&m->share_lock);
+	k = min_t(u32, m->share_n, max_t(u32, g->cap / 2, 1));
+	memcpy(g->work, m->share + m->share_n - k, k * sizeof(*g->work));
+	WRITE_ONCE(m->share_n, m->share_n - k);
+	spin_unlock(&m->share_lock);
+	g->n = k;
+	return k;
+}
+
+/* @g's list is full: make room on the shared list, or note the overflow. */
+static noinline bool mark_make_room(struct mgc_gcw *g)
+{
+	if (mark_share_put(g, max_t(u32, g->cap / 2, 1)))
+		return true;
+	WRITE_ONCE(g->m->overflow, true);
+	return false;
 }
 
 /*
  * The collector's inner loop: a word that may point into the arena. Every
  * word of the heap goes through here, so it is one bound check, two loads
- * for the span and a multiply for the slot.
+ * for the span and a multiply for the slot. @lo, @limit and @spanmap are
+ * @g's, passed in registers: the acquire below is a compiler barrier,
+ * and under emulation (TCG) every load counts.
  */
-static __always_inline void mark_word(struct mgc_mark *m, u64 w)
+static __always_inline void mark_word(struct mgc_gcw *g, u64 lo, u64 limit,
+				      struct mspan ***spanmap, bool atomic,
+				      u64 w)
 {
-	u64 off = w - m->lo, page = off >> MHEAP_PAGE_SHIFT;
+	u64 off = w - lo, page = off >> MHEAP_PAGE_SHIFT;
 	struct mspan *s;
 	u32 idx;
 
-	if (off >= m->limit)	/* also for w below the arena */
+	if (off >= limit)	/* also for w below the arena */
 		return;
 	/* Span-map chunks exist for every page the heap has grown into. */
-	s = m->spanmap[page / MHEAP_CHUNK_PAGES][page % MHEAP_CHUNK_PAGES];
-	if (!s || s->state != MSPAN_INUSE)
+	s = READ_ONCE(spanmap[page / MHEAP_CHUNK_PAGES][page % MHEAP_CHUNK_PAGES]);
+	/*
+	 * The fields below were set before the state said so; with the world
+	 * stopped nothing changes them, and the acquire, a compiler barrier,
+	 * is not paid.
+	 */
+	if (!s || (atomic ? smp_load_acquire(&s->state) : s->state) !=
+		  MSPAN_INUSE)
 		return;
 	/* divmul is 0 for a large span: its only object is slot 0. */
 	idx = mspan_slot_of(s, off - (s->start << MHEAP_PAGE_SHIFT));
-	if (idx >= s->nelems || !test_bit(idx, s->allocbits) ||
-	    __test_and_set_bit(idx, s->gcmarkbits))
+	if (idx >= s->nelems || !test_bit(idx, s->allocbits))
 		return;
-	m->objects++;
-	m->bytes += mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
-	if (s->spanclass & 1)	/* noscan */
-		return;
-	if (unlikely(m->n == m->cap)) {
-		m->overflow = true;
+	/* Two markers only while a concurrent mark runs. */
+	if (atomic) {
+		if (test_bit(idx, s->gcmarkbits) ||
+		    test_and_set_bit(idx, s->gcmarkbits))
+			return;
+	} else if (__test_and_set_bit(idx, s->gcmarkbits)) {
 		return;
 	}
-	m->work[m->n].off = (s->start << MHEAP_PAGE_SHIFT) + (u64)idx * s->elemsize;
-	m->work[m->n].len = mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
-	m->n++;
+	g->objects++;
+	g->bytes += mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
+	if (s->spanclass & 1)	/* noscan */
+		return;
+	if (unlikely(g->n == g->cap) && !mark_make_room(g))
+		return;
+	g->work[g->n].off = (s->start << MHEAP_PAGE_SHIFT) + (u64)idx * s->elemsize;
+	g->work[g->n].len = mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
+	g->n++;
 }
 
 /* Scan @len bytes of the arena at offset @off for pointers. */
-static void mark_scan_arena(struct mgc_mark *m, u64 off, u64 len)
+static void mark_scan_arena(struct mgc_gcw *g, u64 off, u64 len)
 {
+	u64 lo = g->lo, limit = g->limit;
+	struct mspan ***spanmap = g->spanmap;
+	bool atomic = g->atomic;
+
 	while (len) {
 		u64 pg = off >> PAGE_SHIFT;
 		unsigned long in = off & ~PAGE_MASK;
 		unsigned long n = min_t(u64, len, PAGE_SIZE - in);
-		const u64 *p = m->peek_p;
+		const u64 *p = g->peek_p;
 		unsigned long i;
 
 		/* Grey objects come off the list mostly page by page. */
-		if (pg != m->peek_pg) {
-			p = mheap_arena_peek(m->h, pg);
+		if (pg != g->peek_pg) {
+			p = mheap_arena_peek(g->m->h, pg);
 			/* Pages, once there, stay for the heap's life. */
 			if (p) {
-				m->peek_pg = pg;
-				m->peek_p = p;
+				g->peek_pg = pg;
+				g->peek_p = p;
 			}
 		}
 		/* A page never touched holds only zeros. */
 		if (p) {
 			p += in / 8;
 			for (i = 0; i < n / 8; i++)
-				mark_word(m, READ_ONCE(p[i]));
+				mark_word(g, lo, limit, spanmap, atomic,
+					  READ_ONCE(p[i]));
 		}
-		m->words += n / 8;
+		g->words += n / 8;
 		off += n;
 		len -= n;
-		if (!mark_check(m))
+		if (!mark_check(g))
 			return;
 	}
 }
 
 /*
- * Scan grey objects until none is left or @stop words were scanned, or,
- * for the background worker, until a call of the program waits for the
- * lock. Objects are scanned whole, so stopping never loses one.
+ * Scan grey objects, taking more from the shared list when @g's own run
+ * out, until none is left or @stop words were scanned, or the marker should
+ * stop. Objects are scanned whole, so stopping never loses one. A hungry
+ * other marker gets half of what is left.
  */
-static void mark_drain(struct mgc_mark *m, u64 stop)
+static void mark_drain(struct mgc_gcw *g, u64 stop)
 {
-	while (m->n && !m->error && m->words < stop) {
-		m->n--;
-		mark_scan_arena(m, m->work[m->n].off, m->work[m->n].len);
-		if (m->yield && mheap_lock_wanted(m->h))
-			break;
+	struct mgc_mark *m = g->m;
+
+	while (!g->error && g->words < stop) {
+		if (!g->n && !mark_share_get(g))
+			return;
+		g->n--;
+		mark_scan_arena(g, g->work[g->n].off, g->work[g->n].len);
+		if (g->yield && mheap_lock_wanted(m->h))
+			return;
+		/* The rest is looked at every so many words, not per object. */
+		if (g->words < g->next_look)
+			continue;
+		g->next_look = g->words + MARK_LOOK_WORDS;
+		if (mark_should_stop(g))
+			return;
+		if (unlikely(READ_ONCE(m->hungry)) && g->n > 1 &&
+		    mark_share_put(g, g->n / 2))
+			WRITE_ONCE(m->hungry, false);
 	}
 }
 
 /* Scan every marked object of a span again (overflow recovery). */
-static void mark_rescan_span(struct mgc_mark *m, struct mspan *s)
+static void mark_rescan_span(struct mgc_gcw *g, struct mspan *s)
 {
-	u64 base = mheap_span_base(m->h, s);
+	struct mheap *h = g->m->h;
+	u64 base = mheap_span_base(h, s);
 	unsigned long idx;
 
 	if (s->spanclass & 1)
 		return;
 	for_each_set_bit(idx, s->gcmarkbits, s->nelems) {
-		mark_scan_arena(m, base - m->h->arena_base + idx * s->elemsize,
+		mark_scan_arena(g, base - h->arena_base + idx * s->elemsize,
 				mspan_is_large(s) ? mspan_bytes(s) : s->elemsize);
-		mark_drain(m, U64_MAX);
-		if (m->error)
+		mark_drain(g, U64_MAX);
+		if (g->error)
 			return;
 	}
 }
 
-static void mark_rescan_list(struct mgc_mark *m, struct list_head *head)
+static void mark_rescan_list(struct mgc_gcw *g, struct list_head *head)
 {
 	struct mspan *s;
 
 	list_for_each_entry(s, head, list) {
-		mark_rescan_span(m, s);
-		if (m->error)
+		mark_rescan_span(g, s);
+		if (g->error)
 			return;
 	}
 }
 
-/* Scan every marked object of the heap again. */
-static void mark_rescan(struct mgc_mark *m)
+/* Scan every marked object of the heap again, under mheap.lock. */
+static void mark_rescan(struct mgc_gcw *g)
 {
-	struct mheap *h = m->h;
+	struct mheap *h = g->m->h;
 	unsigned int i;
 
-	for (i = 0; i < MHEAP_NUM_SPANCLASSES && !m->error; i++) {
-		mark_rescan_list(m, &h->central[i].partial);
-		mark_rescan_list(m, &h->central[i].full);
-		mark_rescan_list(m, &h->central[i].empty);
-		mark_rescan_list(m, &h->central[i].cached);
+	for (i = 0; i < MHEAP_NUM_SPANCLASSES && !g->error; i++) {
+		mark_rescan_list(g, &h->central[i].partial);
+		mark_rescan_list(g, &h->central[i].full);
+		mark_rescan_list(g, &h->central[i].empty);
+		mark_rescan_list(g, &h->central[i].cached);
 	}
-	if (!m->error)
-		mark_rescan_list(m, &h->large);
+	if (!g->error)
+		mark_rescan_list(g, &h->large);
 }
 
 /* Scan the marked objects' words on one written page of the arena. */
-static void mark_dirty_page(struct mgc_mark *m, u64 addr)
+static void mark_dirty_page(struct mgc_gcw *g, u64 addr)
 {
-	struct mheap *h = m->h;
+	struct mheap *h = g->m->h;
 	u64 end = addr + PAGE_SIZE, base, first, last, idx;
 	struct mspan *s = mheap_span_of_addr(h, addr);
 
@@ -260,36 +420,38 @@ static void mark_dirty_page(struct mgc_mark *m, u64 addr)
 	base = mheap_span_base(h, s);
 	if (mspan_is_large(s)) {
 		if (test_bit(0, s->gcmarkbits))
-			mark_scan_arena(m, addr - h->arena_base, PAGE_SIZE);
+			mark_scan_arena(g, addr - h->arena_base, PAGE_SIZE);
 		return;
 	}
 	first = (addr - base) / s->elemsize;
 	last = min_t(u64, (end - 1 - base) / s->elemsize + 1, s->nelems);
-	for (idx = first; idx < last && !m->error; idx++) {
+	for (idx = first; idx < last && !g->error; idx++) {
 		u64 lo = base + idx * s->elemsize, hi = lo + s->elemsize;
 
 		if (!test_bit(idx, s->gcmarkbits))
 			continue;
 		lo = max(lo, addr);
 		hi = min(hi, end);
-		mark_scan_arena(m, lo - h->arena_base, hi - lo);
+		mark_scan_arena(g, lo - h->arena_base, hi - lo);
 	}
 }
 
 /* Scan the pending pages (precleaning's) until none is left or @stop. */
-static void mark_pending(struct mgc_mark *m, u64 stop)
+static void mark_pending(struct mgc_gcw *g, u64 stop)
 {
-	while (!m->error && m->words < stop) {
+	struct mgc_mark *m = g->m;
+
+	while (!g->error && g->words < stop) {
 		u64 i = find_next_bit(m->pending, m->pending_bits, m->pending_next);
 
 		m->pending_next = i + 1;
 		if (i >= m->pending_bits)
 			return;
 		__clear_bit(i, m->pending);
-		mark_dirty_page(m, m->lo + (i << PAGE_SHIFT));
-		if (m->n > m->cap / 2)
-			mark_drain(m, stop);
-		if (m->yield && mheap_lock_wanted(m->h))
+		mark_dirty_page(g, g->lo + (i << PAGE_SHIFT));
+		if (g->n > g->cap / 2)
+			mark_drain(g, stop);
+		if (mark_should_stop(g))
 			return;
 	}
 }
@@ -299,15 +461,61 @@ static bool mark_pending_left(const struct mgc_mark *m)
 	return m->pending && m->pending_next < m->pending_bits;
 }
 
+/* Whether the worker scans without mheap.lock now. */
+static bool mark_bg_active(struct mheap *h)
+{
+	/* Acquire: pairs with mgc_mark_bg_run()'s release of its list. */
+	return smp_load_acquire(&h->gc.bg_active);
+}
+
+/*
+ * Under mheap.lock with the worker not scanning: take its grey objects,
+ * so that what it left is not left undone.
+ */
+static bool mark_take_bg(struct mgc_gcw *g)
+{
+	struct mgc_gcw *bg = &g->m->bg;
+	u32 k;
+
+	k = min(bg->n, g->cap - g->n);
+	memcpy(g->work + g->n, bg->work + bg->n - k, k * sizeof(*g->work));
+	bg->n -= k;
+	g->n += k;
+	return k;
+}
+
+static int mark_gcw_init(struct mgc_mark *m, struct mgc_gcw *g, u32 cap)
+{
+	g->m = m;
+	g->cap = cap;
+	g->lo = m->h->arena_base;
+	g->spanmap = m->h->spanmap;
+	g->peek_pg = U64_MAX;
+	g->next_check = MARK_CHECK_WORDS;
+	g->work = kvmalloc_array(cap, sizeof(*g->work), GFP_KERNEL_ACCOUNT);
+	return g->work ? 0 : -ENOMEM;
+}
+
+static void mark_free(struct mgc_mark *m)
+{
+	kvfree(m->pending);
+	kvfree(m->share);
+	kvfree(m->bg.work);
+	kvfree(m->held.work);
+	kfree(m);
+}
+
 /**
  * mgc_mark_begin() - set up a mark
  * @h: the heap, mheap.lock held, every span swept and none cached, mark
- *	bits clear
+ *	bits clear, the worker not scanning
  *
- * Return: 0 or -ENOMEM (for the work list).
+ * Return: 0 or -ENOMEM (for the work lists).
  */
 int mgc_mark_begin(struct mheap *h)
 {
+	u32 cap = h->gc.work_cap ?: MGC_WORK_MAX;
+	u32 local = min_t(u32, cap, MARK_LOCAL_MAX);
 	struct mgc_mark *m;
 
 	lockdep_assert_held(&h->lock);
@@ -315,42 +523,70 @@ int mgc_mark_begin(struct mheap *h)
 	if (!m)
 		return -ENOMEM;
 	m->h = h;
-	m->cap = h->gc.work_cap ?: MGC_WORK_MAX;
-	m->lo = h->arena_base;
-	m->spanmap = h->spanmap;
-	m->peek_pg = U64_MAX;
-	m->next_check = MARK_CHECK_WORDS;
-	m->work = kvmalloc_array(m->cap, sizeof(*m->work), GFP_KERNEL_ACCOUNT);
-	if (!m->work) {
-		kfree(m);
+	spin_lock_init(&m->share_lock);
+	m->share_cap = cap;
+	m->share = kvmalloc_array(cap, sizeof(*m->share), GFP_KERNEL_ACCOUNT);
+	if (!m->share || mark_gcw_init(m, &m->held, local) ||
+	    mark_gcw_init(m, &m->bg, local)) {
+		mark_free(m);
 		return -ENOMEM;
 	}
+	m->bg.bg = true;
+	WRITE_ONCE(h->gc.bg_stop, false);
 	h->gc.mark = m;
 	return 0;
+}
+
+/**
+ * mgc_mark_bg_stop() - make the worker stop scanning, and wait until it has
+ * @h: the heap, mheap.lock held
+ *
+ * The worker takes no lock while it scans, so it leaves within a page of
+ * words; it cannot start again before the mark is set up anew.
+ */
+void mgc_mark_bg_stop(struct mheap *h)
+{
+	lockdep_assert_held(&h->lock);
+	WRITE_ONCE(h->gc.bg_stop, true);
+	wait_var_event(&h->gc.bg_active, !mark_bg_active(h));
 }
 
 /**
  * mgc_mark_end() - free a mark's state
  * @h: the heap, mheap.lock held
  * @res: out, may be NULL: what the mark found
+ *
+ * Spans freed during the mark are freed now (mheap_free_deferred()).
  */
 void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res)
 {
 	struct mgc_mark *m = h->gc.mark;
+	u64 objects, bytes, black_objects, black_bytes, gone;
 
 	lockdep_assert_held(&h->lock);
 	if (!m)
 		return;
+	mgc_mark_bg_stop(h);
 	if (res) {
-		res->objects = m->objects + m->black_objects;
-		res->bytes = m->bytes + m->black_bytes;
-		res->traced_bytes = m->bytes;
+		/* Freed marked objects leave the traced counts, else black. */
+		objects = m->held.objects + m->bg.objects;
+		bytes = m->held.bytes + m->bg.bytes;
+		black_objects = m->black_objects;
+		black_bytes = m->black_bytes;
+		gone = min(m->unmarked_objects, objects);
+		objects -= gone;
+		black_objects -= min(m->unmarked_objects - gone, black_objects);
+		gone = min(m->unmarked_bytes, bytes);
+		bytes -= gone;
+		black_bytes -= min(m->unmarked_bytes - gone, black_bytes);
+		res->objects = objects + black_objects;
+		res->bytes = bytes + black_bytes;
+		res->traced_bytes = bytes;
 		res->overflows = m->overflows;
 	}
-	kvfree(m->pending);
-	kvfree(m->work);
-	kfree(m);
 	h->gc.mark = NULL;
+	mark_free(m);
+	mheap_free_deferred(h);
 }
 
 /**
@@ -367,29 +603,30 @@ void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res)
 int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 		   unsigned int nroots, bool intr)
 {
-	struct mgc_mark *m = h->gc.mark;
+	struct mgc_gcw *g = &h->gc.mark->held;
 	unsigned int r;
 
 	lockdep_assert_held(&h->lock);
-	mark_enter(m, intr, false);
-	for (r = 0; r < nroots && !m->error; r++) {
+	mark_enter(g, intr, false);
+	for (r = 0; r < nroots && !g->error; r++) {
 		const u64 *w = roots[r].words;
 		size_t i;
 
 		for (i = 0; i < roots[r].len / 8; i++) {
-			mark_word(m, w[i]);
-			m->words++;
-			if (!mark_check(m))
+			mark_word(g, g->lo, g->limit, g->spanmap, g->atomic,
+				  w[i]);
+			g->words++;
+			if (!mark_check(g))
 				break;
-			if (m->n > m->cap / 2)
-				mark_drain(m, m->words + MARK_CHECK_WORDS * 16);
+			if (g->n > g->cap / 2)
+				mark_drain(g, g->words + MARK_CHECK_WORDS * 16);
 		}
 	}
-	return m->error;
+	return g->error;
 }
 
 /**
- * mgc_mark_step() - scan grey objects
+ * mgc_mark_step() - scan grey objects, holding mheap.lock
  * @h: the heap, mheap.lock held, a mark begun
  * @budget: words to scan at most (roughly: an object is scanned whole);
  *	U64_MAX for all
@@ -397,46 +634,111 @@ int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
  *	between objects when a call of the program waits for mheap.lock
  *
  * An overflowed list is recovered here, by a rescan of every marked object
- * once the list has drained.
+ * once the lists have drained. Pages precleaning took are scanned here too.
+ * While the worker scans, its own list is its to finish.
  *
- * Pages precleaning took are scanned here too.
- *
- * Return: 1 if no grey object or pending page is left, 0 if some are,
- * -EINTR.
+ * Return: 1 if no grey object or pending page is left, 0 if some are (or
+ * the worker is still scanning), -EINTR.
  */
 int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how)
 {
 	struct mgc_mark *m = h->gc.mark;
+	struct mgc_gcw *g = &m->held;
 	u64 stop;
 
 	lockdep_assert_held(&h->lock);
-	mark_enter(m, how & MGC_MARK_INTR, how & MGC_MARK_YIELD);
-	stop = budget == U64_MAX ? U64_MAX : m->words + budget;
+	mark_enter(g, how & MGC_MARK_INTR, how & MGC_MARK_YIELD);
+	stop = budget == U64_MAX ? U64_MAX : g->words + budget;
 	for (;;) {
-		mark_drain(m, stop);
-		if (m->error)
-			return m->error;
-		if (m->n)
+		mark_drain(g, stop);
+		if (g->error)
+			return g->error;
+		if (g->n)
 			return 0;
+		if (!mark_bg_active(h) && mark_take_bg(g))
+			continue;
 		if (mark_pending_left(m)) {
-			if (m->words >= stop || (m->yield && mheap_lock_wanted(h)))
+			if (g->words >= stop || mark_should_stop(g))
 				return 0;
-			mark_pending(m, stop);
+			mark_pending(g, stop);
 			continue;
 		}
-		if (!m->overflow)
-			return 1;
-		if (m->words >= stop || (m->yield && mheap_lock_wanted(h)))
+		if (mark_bg_active(h)) {
+			WRITE_ONCE(m->hungry, true);
 			return 0;
-		m->overflow = false;
+		}
+		if (!READ_ONCE(m->overflow))
+			return 1;
+		if (g->words >= stop || mark_should_stop(g))
+			return 0;
+		WRITE_ONCE(m->overflow, false);
 		m->overflows++;
-		mark_rescan(m);
+		mark_rescan(g);
 	}
 }
 
 /**
- * mgc_mark_dirty() - scan again what the program wrote during the mark
+ * mgc_mark_share() - offer the grey objects of mheap.lock's marker to the
+ *	worker
  * @h: the heap, mheap.lock held, a mark begun
+ *
+ * Called when a call that marked is done, so that what it leaves grey is
+ * scanned by the worker rather than by the next call.
+ */
+void mgc_mark_share(struct mheap *h)
+{
+	struct mgc_gcw *g = &h->gc.mark->held;
+
+	lockdep_assert_held(&h->lock);
+	if (g->n)
+		mark_share_put(g, g->n);
+}
+
+/**
+ * mgc_mark_bg_begin() - let the worker scan without mheap.lock
+ * @h: the heap, mheap.lock held, a concurrent mark running
+ *
+ * Return: true if there is grey work for it: mgc.bg_active is then set and
+ * the caller must call mgc_mark_bg_run() after dropping the lock.
+ */
+bool mgc_mark_bg_begin(struct mheap *h)
+{
+	struct mgc_mark *m = h->gc.mark;
+
+	lockdep_assert_held(&h->lock);
+	if (!m || READ_ONCE(h->gc.bg_stop))
+		return false;
+	mgc_mark_share(h);
+	if (!m->bg.n && !READ_ONCE(m->share_n))
+		return false;
+	mark_enter(&m->bg, false, false);
+	WRITE_ONCE(h->gc.bg_active, true);
+	return true;
+}
+
+/**
+ * mgc_mark_bg_run() - the worker's scan without mheap.lock
+ * @h: the heap, mheap.lock not held, after mgc_mark_bg_begin() said true
+ * @budget: words to scan at most
+ *
+ * Ends when the lists are empty, after @budget words, or when the mark's
+ * end asks it to (mgc_mark_bg_stop()). The mark's state may be freed as
+ * soon as mgc.bg_active is clear: nothing of it is touched after that.
+ */
+void mgc_mark_bg_run(struct mheap *h, u64 budget)
+{
+	struct mgc_gcw *g = &h->gc.mark->bg;
+
+	mark_drain(g, g->words + budget);
+	g->error = 0;
+	/* Release: the list and the marks are the next holder's to see. */
+	smp_store_release(&h->gc.bg_active, false);
+	wake_up_var(&h->gc.bg_active);
+}
+
+/**
+ * mgc_mark_dirty() - scan again what the program wrote during the mark
+ * @h: the heap, mheap.lock held, a mark begun, the worker stopped
  * @dirty: bit i set for each base page i of the arena written since the
  *	mark began; NULL if not known (every marked object is scanned again)
  * @nbits: bits of @dirty
@@ -450,23 +752,23 @@ int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how)
  */
 int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits)
 {
-	struct mgc_mark *m = h->gc.mark;
+	struct mgc_gcw *g = &h->gc.mark->held;
 	unsigned long i;
 
 	lockdep_assert_held(&h->lock);
-	mark_enter(m, true, false);
+	mark_enter(g, true, false);
 	if (!dirty) {
-		mark_rescan(m);
-		return m->error;
+		mark_rescan(g);
+		return g->error;
 	}
 	for_each_set_bit(i, dirty, nbits) {
-		mark_dirty_page(m, m->lo + ((u64)i << PAGE_SHIFT));
-		if (m->error)
+		mark_dirty_page(g, g->lo + ((u64)i << PAGE_SHIFT));
+		if (g->error)
 			break;
-		if (m->n > m->cap / 2)
-			mark_drain(m, U64_MAX);
+		if (g->n > g->cap / 2)
+			mark_drain(g, U64_MAX);
 	}
-	return m->error;
+	return g->error;
 }
 
 /**
@@ -525,7 +827,7 @@ void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx)
 	struct mgc_mark *m = h->gc.mark;
 
 	lockdep_assert_held(&h->lock);
-	if (__test_and_set_bit(idx, s->gcmarkbits))
+	if (test_and_set_bit(idx, s->gcmarkbits))
 		return;
 	m->black_objects++;
 	m->black_bytes += mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
@@ -538,22 +840,19 @@ void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx)
  * @idx: its slot
  *
  * Free means free: the mark bit goes, and the object leaves the counts
- * (those of tracing, or if they are short, of allocate-black).
+ * (those of tracing, or if they are short, of allocate-black). Should the
+ * worker mark it again, having read the allocation bit before the free,
+ * sweeping drops the mark (mgc_sweep_span()).
  */
 void mgc_mark_unmark(struct mheap *h, struct mspan *s, unsigned long idx)
 {
 	struct mgc_mark *m = h->gc.mark;
 
 	lockdep_assert_held(&h->lock);
-	if (!__test_and_clear_bit(idx, s->gcmarkbits) || !m)
+	if (!test_and_clear_bit(idx, s->gcmarkbits) || !m)
 		return;
-	if (m->objects && m->bytes >= s->elemsize) {
-		m->objects--;
-		m->bytes -= s->elemsize;
-	} else if (m->black_objects && m->black_bytes >= s->elemsize) {
-		m->black_objects--;
-		m->black_bytes -= s->elemsize;
-	}
+	m->unmarked_objects++;
+	m->unmarked_bytes += s->elemsize;
 }
 
 /**
@@ -567,10 +866,12 @@ void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,
 			 unsigned long bits)
 {
 	struct mgc_mark *m = h->gc.mark;
-	unsigned long fresh = bits & ~s->gcmarkbits[w];
+	unsigned long fresh;
 
 	lockdep_assert_held(&h->lock);
-	s->gcmarkbits[w] |= bits;
+	/* The worker may be setting bits of the same word. */
+	fresh = bits & ~atomic_long_fetch_or(bits,
+					     (atomic_long_t *)&s->gcmarkbits[w]);
 	m->black_objects += hweight_long(fresh);
 	m->black_bytes += (u64)hweight_long(fresh) * s->elemsize;
 }
@@ -579,11 +880,13 @@ void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,
  * mgc_mark_progress() - words scanned so far by the current mark
  * @h: the heap, mheap.lock held, a mark begun
  *
- * Return: the count.
+ * Return: the count, the worker's included.
  */
 u64 mgc_mark_progress(struct mheap *h)
 {
-	return h->gc.mark->words;
+	struct mgc_mark *m = h->gc.mark;
+
+	return m->held.words + READ_ONCE(m->bg.words);
 }
 
 /**
@@ -621,7 +924,7 @@ static void mark_clear_list(struct list_head *head)
 
 /**
  * mgc_clear_marks() - clear the mark bits of every span in use
- * @h: the heap, mheap.lock held, no span unswept
+ * @h: the heap, mheap.lock held, no span unswept, no mark running
  */
 void mgc_clear_marks(struct mheap *h)
 {

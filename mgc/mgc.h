@@ -28,8 +28,10 @@
  * runway to the goal (Go's trigger), so that it can end before the goal.
  */
 #define MGC_TRIGGER_EIGHTHS	5
-/* Words the background marker scans per hold of mheap.lock. */
+/* Words the background marker scans per hold of mheap.lock... */
 #define MGC_MARK_BATCH		BIT(15)
+/* ...and per scan without it, between looks at the mark's state. */
+#define MGC_MARK_BG_BATCH	BIT(18)
 /* Words an allocation's assist scans at most, and at least. */
 #define MGC_ASSIST_MAX		BIT(18)
 #define MGC_ASSIST_MIN		BIT(10)
@@ -107,6 +109,10 @@ int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 #define MGC_MARK_INTR	BIT(0)
 #define MGC_MARK_YIELD	BIT(1)
 int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how);
+void mgc_mark_share(struct mheap *h);
+bool mgc_mark_bg_begin(struct mheap *h);
+void mgc_mark_bg_run(struct mheap *h, u64 budget);
+void mgc_mark_bg_stop(struct mheap *h);
 int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits);
 long mgc_mark_preclean(struct mheap *h);
 void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx);

@@ -235,7 +235,7 @@ static void mgc_test_pacing(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h->gc.gc_percent, 100);
 	KUNIT_EXPECT_EQ(test, h->gc.next_gc, MGC_HEAP_MINIMUM);
 	/* Live 10 MiB: GOGC=100 gives 20 MiB, 50 gives 15, off never. */
-	h->gc.heap_marked = 10ULL << 20;
+	h->gc.heap_live = 10ULL << 20;
 	c.flags = GCHEAP_GC_SET_PERCENT;
 	c.gc_percent = 50;
 	KUNIT_ASSERT_EQ(test, mgc_op_config(h, &c), 0);
@@ -266,7 +266,7 @@ static void mgc_test_pacing(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mgc_op_config(h, &c), -EINVAL);
 
 	/* A small live heap keeps the 4 MiB minimum goal. */
-	h->gc.heap_marked = 0;
+	h->gc.heap_live = 0;
 	h->gc.alloc_since = 0;
 	mgc_test_alloc(test, h, MGC_TEST_SC, 1, obj);
 	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, 0, &g), 0);

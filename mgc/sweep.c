@@ -101,8 +101,11 @@ void mgc_sweep_span(struct mheap *h, struct mspan *s)
 		return;
 	}
 
-	for (w = 0; w < words; w++)
+	for (w = 0; w < words; w++) {
+		/* An object freed during the mark may have been marked after. */
+		s->gcmarkbits[w] &= s->allocbits[w];
 		dead += hweight_long(s->allocbits[w] & ~s->gcmarkbits[w]);
+	}
 	/*
 	 * Dead objects keep their contents: the library clears a slot when it
 	 * hands it out again (GCHEAP_SPAN_NEEDZERO), as Go's mallocgc does,

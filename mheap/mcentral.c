@@ -171,7 +171,8 @@ bool mcentral_release_empty(struct mheap *h)
 	bool any = false;
 
 	lockdep_assert_held(&h->lock);
-	if (!h->empty_spans)
+	/* During a mark they could only wait for its end: keep them in use. */
+	if (!h->empty_spans || h->gc.mark)
 		return false;
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		struct mcentral *c = &h->central[i];

@@ -136,7 +136,8 @@ enum mspan_state {
  * @cachefreed: while @cached: handed-out slots freed through the fd before
  *	the span came back
  *
- * All fields are protected by mheap.lock.
+ * All fields are protected by mheap.lock; a concurrent mark's worker reads
+ * them without it (see mgc/mark.c for why that is safe).
  */
 struct mspan {
 	struct list_head list;
@@ -222,7 +223,6 @@ struct mgc_mark;
  * @gc_percent: GOGC; GCHEAP_GC_OFF for no automatic collection
  * @gctrace: print a gctrace line per collection
  * @next_gc: heap_alloc at which the next collection is due
- * @heap_marked: bytes found reachable by the last mark
  * @alloc_since: bytes allocated since the last mark terminated
  * @num_gc: collections completed
  * @pause_total_ns: stop-the-world time of all collections
@@ -241,13 +241,16 @@ struct mgc_mark;
  *	before the goal)
  * @dirty_armed: the arena's dirty bits were cleared when the mark began
  * @heap_live: bytes the last mark found by tracing (allocate-black
- *	objects not counted): the scan work the next mark expects, and the
- *	base of its goal
+ *	objects not counted): the scan work the next mark expects, the base
+ *	of its goal and of pacing (mgc_heap_paced())
  * @cycle_start_ns: CLOCK_MONOTONIC when the concurrent mark began
  * @cycle_before: heap_alloc when it began
  * @cycle_paced: the heap as pacing counts it (mgc_heap_paced()) then
  * @start_pause_ns: the kernel's time in its start
  * @start_stw_ns: the library's time stopping the world for its start
+ * @bg_active: the worker scans without mheap.lock (set under the lock,
+ *	cleared by the worker without it)
+ * @bg_stop: the mark's end wants the worker to stop scanning
  */
 struct mgc {
 	u32 sweepgen;
@@ -255,7 +258,6 @@ struct mgc {
 	s32 gc_percent;
 	u32 gctrace;
 	u64 next_gc;
-	u64 heap_marked;
 	u64 alloc_since;
 	u64 num_gc;
 	u64 pause_total_ns;
@@ -278,6 +280,8 @@ struct mgc {
 	u64 cycle_paced;
 	u64 start_pause_ns;
 	u64 start_stw_ns;
+	bool bg_active;
+	bool bg_stop;
 };
 
 /**
@@ -296,6 +300,10 @@ struct mgc {
  * @free_large: free spans of MHEAP_FREE_LISTS pages or more
  * @large: in-use large spans, swept
  * @large_unswept: in-use large spans that need sweeping
+ * @deferred: spans freed while a mark ran, kept until its end
+ *	(mheap_free_span())
+ * @retired: free span descriptors merged away while a mark ran, kept until
+ *	its end
  * @central: per span class
  * @pages_inuse: pages in in-use spans
  * @pages_free: pages in free spans
@@ -324,6 +332,8 @@ struct mheap {
 	struct list_head free_large;
 	struct list_head large;
 	struct list_head large_unswept;
+	struct list_head deferred;
+	struct list_head retired;
 	struct mcentral central[MHEAP_NUM_SPANCLASSES];
 	u64 pages_inuse;
 	u64 pages_free;
@@ -346,6 +356,7 @@ int mheap_set_arena(struct mheap *h, u64 base, u64 bytes);
 void mheap_destroy(struct mheap *h);
 struct mspan *mheap_alloc_span(struct mheap *h, u64 npages);
 void mheap_free_span(struct mheap *h, struct mspan *s);
+void mheap_free_deferred(struct mheap *h);
 struct mspan *mheap_span_of_page(struct mheap *h, u64 page);
 struct mspan *mheap_span_of_addr(struct mheap *h, u64 addr);
 bool mheap_page_inuse(struct mheap *h, u64 page);

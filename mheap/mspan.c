@@ -92,7 +92,8 @@ int mspan_init_small(struct mspan *s, unsigned int spanclass)
 	s->elemsize = c->size;
 	s->divmul = c->divmul;
 	s->cached = false;
-	s->state = MSPAN_INUSE;
+	/* Last: a mark reading the span map without mheap.lock sees the rest. */
+	smp_store_release(&s->state, MSPAN_INUSE);
 	return 0;
 }
 
@@ -114,9 +115,10 @@ int mspan_init_large(struct mspan *s, bool noscan)
 	s->elemsize = 0;
 	s->divmul = 0;
 	s->cached = false;
-	s->state = MSPAN_INUSE;
 	__set_bit(0, s->allocbits);
 	s->nalloc = 1;
+	/* Last, as in mspan_init_small(). */
+	smp_store_release(&s->state, MSPAN_INUSE);
 	return 0;
 }
 

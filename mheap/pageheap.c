@@ -32,8 +32,9 @@ static void spanmap_set(struct mheap *h, u64 page, struct mspan *s)
 	struct mspan **e = spanmap_entry(h, page);
 
 	/* Chunks exist for every page below h->grown (mheap_grow). */
+	/* A concurrent mark's worker reads the map without mheap.lock. */
 	if (!WARN_ON_ONCE(!e))
-		*e = s;
+		WRITE_ONCE(*e, s);
 }
 
 static void spanmap_set_range(struct mheap *h, u64 start, u64 npages,
@@ -158,6 +159,18 @@ static struct mspan *freelist_find(struct mheap *h, u64 npages)
  * keeps only the first and last page of a free span, so merging clears the
  * two entries that become interior.
  */
+/*
+ * Free a span descriptor no list holds, or while a mark runs, keep it until
+ * the mark's end: the worker may still be reading it (see mgc/mark.c).
+ */
+static void mheap_retire(struct mheap *h, struct mspan *s)
+{
+	if (h->gc.mark)
+		list_add(&s->list, &h->retired);
+	else
+		mspan_destroy(s);
+}
+
 static struct mspan *mheap_coalesce(struct mheap *h, struct mspan *s)
 {
 	struct mspan *n;
@@ -171,7 +184,7 @@ static struct mspan *mheap_coalesce(struct mheap *h, struct mspan *s)
 			s->start = n->start;
 			s->npages += n->npages;
 			s->needzero |= n->needzero;
-			mspan_destroy(n);
+			mheap_retire(h, n);
 		}
 	}
 	n = mheap_span_of_page(h, s->start + s->npages);
@@ -181,7 +194,7 @@ static struct mspan *mheap_coalesce(struct mheap *h, struct mspan *s)
 		spanmap_set(h, s->start + s->npages - 1, NULL);
 		s->npages += n->npages;
 		s->needzero |= n->needzero;
-		mspan_destroy(n);
+		mheap_retire(h, n);
 	}
 	spanmap_set(h, s->start, s);
 	spanmap_set(h, s->start + s->npages - 1, s);
@@ -269,26 +282,15 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 	} else {
 		freelist_remove(h, s);
 	}
-	s->state = MSPAN_DEAD;
+	WRITE_ONCE(s->state, MSPAN_DEAD);
 	spanmap_set_range(h, s->start, s->npages, s);
 	h->pages_free -= npages;
 	h->pages_inuse += npages;
 	return s;
 }
 
-/**
- * mheap_free_span() - give a span's pages back to the page heap
- * @h: the heap, mheap.lock held
- * @s: a span from mheap_alloc_span(), off every list
- *
- * @s may be merged into a neighbour and freed: the caller must not use it.
- */
-void mheap_free_span(struct mheap *h, struct mspan *s)
+static void mheap_free_span_now(struct mheap *h, struct mspan *s, bool touched)
 {
-	/* A span that never reached user space has nothing to clear. */
-	bool touched = s->state == MSPAN_INUSE;
-
-	lockdep_assert_held(&h->lock);
 	mspan_release_bits(s);
 	s->cached = false;
 	s->spanclass = 0;
@@ -308,6 +310,51 @@ void mheap_free_span(struct mheap *h, struct mspan *s)
 	mheap_coalesce(h, s);
 }
 
+/**
+ * mheap_free_span() - give a span's pages back to the page heap
+ * @h: the heap, mheap.lock held
+ * @s: a span from mheap_alloc_span(), off every list
+ *
+ * While a mark runs, a span in use only stops being in use (MSPAN_DEAD, so
+ * no lookup finds an object in it): its descriptor, bitmaps and pages stay
+ * until the mark's end (mheap_free_deferred()), as the mark's worker may be
+ * reading them without mheap.lock.
+ *
+ * @s may be merged into a neighbour and freed: the caller must not use it.
+ */
+void mheap_free_span(struct mheap *h, struct mspan *s)
+{
+	lockdep_assert_held(&h->lock);
+	if (h->gc.mark && s->state == MSPAN_INUSE) {
+		WRITE_ONCE(s->state, MSPAN_DEAD);
+		list_add(&s->list, &h->deferred);
+		return;
+	}
+	/* A span that never reached user space has nothing to clear. */
+	mheap_free_span_now(h, s, s->state == MSPAN_INUSE);
+}
+
+/**
+ * mheap_free_deferred() - free what mheap_free_span() and the page heap
+ *	kept for a mark that has ended
+ * @h: the heap, mheap.lock held, no mark running (mgc.mark NULL)
+ */
+void mheap_free_deferred(struct mheap *h)
+{
+	struct mspan *s, *tmp;
+
+	lockdep_assert_held(&h->lock);
+	list_for_each_entry_safe(s, tmp, &h->deferred, list) {
+		list_del(&s->list);
+		/* Only spans in use were deferred: they reached user space. */
+		mheap_free_span_now(h, s, true);
+	}
+	list_for_each_entry_safe(s, tmp, &h->retired, list) {
+		list_del(&s->list);
+		mspan_destroy(s);
+	}
+}
+
 /* ================ Life cycle ================ */
 
 /**
@@ -325,6 +372,8 @@ void mheap_init(struct mheap *h)
 	INIT_LIST_HEAD(&h->free_large);
 	INIT_LIST_HEAD(&h->large);
 	INIT_LIST_HEAD(&h->large_unswept);
+	INIT_LIST_HEAD(&h->deferred);
+	INIT_LIST_HEAD(&h->retired);
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		INIT_LIST_HEAD(&h->central[i].partial);
 		INIT_LIST_HEAD(&h->central[i].full);
@@ -405,6 +454,8 @@ void mheap_destroy(struct mheap *h)
 	}
 	mheap_destroy_list(&h->large);
 	mheap_destroy_list(&h->large_unswept);
+	mheap_destroy_list(&h->deferred);
+	mheap_destroy_list(&h->retired);
 	mgc_destroy(h);
 	for (i = 0; i < MHEAP_FREE_LISTS; i++)
 		mheap_destroy_list(&h->free[i]);

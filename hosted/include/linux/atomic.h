@@ -33,4 +33,13 @@ static inline void atomic_dec(atomic_t *v)
 	__atomic_sub_fetch(&v->counter, 1, __ATOMIC_SEQ_CST);
 }
 
+typedef struct {
+	long counter;
+} atomic_long_t;
+
+static inline long atomic_long_fetch_or(long i, atomic_long_t *v)
+{
+	return __atomic_fetch_or(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
 #endif /* _HOSTED_LINUX_ATOMIC_H */

@@ -48,6 +48,23 @@ static inline bool __test_and_clear_bit(unsigned long nr,
 	return old;
 }
 
+/* The atomic ones, fully ordered as the kernel's are. */
+static inline bool test_and_set_bit(unsigned long nr,
+				    volatile unsigned long *addr)
+{
+	unsigned long m = BIT_MASK(nr);
+
+	return __atomic_fetch_or(&addr[BIT_WORD(nr)], m, __ATOMIC_SEQ_CST) & m;
+}
+
+static inline bool test_and_clear_bit(unsigned long nr,
+				      volatile unsigned long *addr)
+{
+	unsigned long m = BIT_MASK(nr);
+
+	return __atomic_fetch_and(&addr[BIT_WORD(nr)], ~m, __ATOMIC_SEQ_CST) & m;
+}
+
 static inline unsigned long hweight_long(unsigned long w)
 {
 	return __builtin_popcountl(w);

@@ -77,6 +77,7 @@
 #define max(x, y)	__hosted_minmax(x, y, >)
 #define min_t(type, x, y)	__hosted_minmax((type)(x), (type)(y), <)
 #define max_t(type, x, y)	__hosted_minmax((type)(x), (type)(y), >)
+#define min3(x, y, z)	min(min(x, y), z)
 #define clamp_t(type, v, lo, hi)	min_t(type, max_t(type, v, lo), hi)
 
 /* ---- the rest of kernel.h ---- */
