@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit: mark bits, the work list and its overflow, sweep state transitions
- * and sweep generations, pacing arithmetic, roots, the concurrent mark. Object graphs are written
- * into the fake arena with mheap_arena_poke(), which backs the pages as a
- * first touch would. Also built in user space by hosted/ under ASan.
+ * and sweep generations, pacing arithmetic, roots, the concurrent mark and
+ * its worker. Object graphs are written into the fake arena with
+ * mheap_arena_poke(), which backs the pages as a first touch would. Also
+ * built in user space by hosted/ under ASan.
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
@@ -400,6 +401,76 @@ static void mgc_test_concurrent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mgc_op_gc(h, &g, NULL, 0), -EINVAL);
 }
 
+/*
+ * While a mark runs, a freed large object's span is only marked dead, so
+ * that the worker, which reads spans without mheap.lock, never finds its
+ * descriptor or bitmaps freed; the mark's end frees it. A worker stopped
+ * with grey objects on its list loses none of them.
+ */
+static void mgc_test_concurrent_defer(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_alloc a = { .size = sizeof(a), .bytes = 3 * MHEAP_PAGE_SIZE };
+	struct gcheap_free f = { .size = sizeof(f) };
+	u64 obj[8], root, big, free_before;
+	struct gcheap_gc g;
+	struct mspan *s;
+	unsigned int i;
+
+	/* A chain obj0 -> obj1 -> ... -> obj7 and a large object. */
+	mgc_test_alloc(test, h, MGC_TEST_SC, 8, obj);
+	for (i = 0; i < 7; i++)
+		mgc_test_poke(test, h, obj[i], obj[i + 1]);
+	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
+	big = a.addr;
+	root = obj[0];
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+
+	mutex_lock(&h->lock);
+	s = mheap_span_of_addr(h, big);
+	free_before = h->pages_free;
+	mutex_unlock(&h->lock);
+	f.addr = big;
+	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &f), 0);
+	mutex_lock(&h->lock);
+	/* Dead to every lookup, but the descriptor and its pages are kept. */
+	KUNIT_EXPECT_PTR_EQ(test, mheap_span_of_addr(h, big), s);
+	KUNIT_EXPECT_EQ(test, s->state, (u8)MSPAN_DEAD);
+	KUNIT_EXPECT_NOT_NULL(test, s->gcmarkbits);
+	KUNIT_EXPECT_EQ(test, h->pages_free, free_before);
+	KUNIT_EXPECT_FALSE(test, mheap_page_inuse(h, s->start));
+	KUNIT_EXPECT_FALSE(test, list_empty(&h->deferred));
+	mutex_unlock(&h->lock);
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, big));
+	/* A second free of it is an error, as after any free. */
+	KUNIT_EXPECT_NE(test, mheap_op_free(h, &f), 0);
+
+	/* The worker starts, and is stopped before it scanned anything. */
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_TRUE(test, mgc_mark_bg_begin(h));
+	WRITE_ONCE(h->gc.bg_stop, true);
+	mutex_unlock(&h->lock);
+	mgc_mark_bg_run(h, U64_MAX);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_FALSE(test, h->gc.bg_active);
+	/* It scans no more: the end finishes its list. */
+	KUNIT_EXPECT_FALSE(test, mgc_mark_bg_begin(h));
+	mutex_unlock(&h->lock);
+
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.out_flags, 0U);
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 8ULL);
+	for (i = 0; i < 8; i++)
+		KUNIT_EXPECT_TRUE_MSG(test, mgc_test_live(h, obj[i]), "obj%u", i);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_TRUE(test, list_empty(&h->deferred));
+	KUNIT_EXPECT_TRUE(test, list_empty(&h->retired));
+	KUNIT_EXPECT_EQ(test, h->pages_free, free_before + 3);
+	KUNIT_EXPECT_FALSE(test, h->gc.bg_stop && h->gc.bg_active);
+	mutex_unlock(&h->lock);
+	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 8ULL);
+}
+
 static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_roots_and_interior),
 	KUNIT_CASE(mgc_test_graph),
@@ -409,6 +480,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_roots_registry),
 	KUNIT_CASE(mgc_test_errors),
 	KUNIT_CASE(mgc_test_concurrent),
+	KUNIT_CASE(mgc_test_concurrent_defer),
 	{}
 };
 
