@@ -72,6 +72,7 @@ void mgc_destroy(struct mheap *h)
 	/* The spans are gone: only the mark's own state is left to free. */
 	mutex_lock(&h->lock);
 	mgc_mark_end(h, NULL);
+	mgc_mark_free_spare(h);
 	h->gc.phase = MGC_PHASE_OFF;
 	mutex_unlock(&h->lock);
 	kfree(h->gc.roots);
@@ -125,6 +126,30 @@ static u64 mgc_trigger(struct mheap *h)
 	return base + (goal - base) / 8 * MGC_TRIGGER_EIGHTHS;
 }
 
+static u64 mgc_sat_add(u64 a, u64 b)
+{
+	u64 sum;
+
+	return check_add_overflow(a, b, &sum) ? U64_MAX : sum;
+}
+
+/*
+ * Go's goal is soft: past it, allocations mark more instead of stopping the
+ * world (mgc_assist()), so that the mark's end is short. A concurrent mark
+ * ends with whatever is left only when the heap has passed the goal by a
+ * quarter of its growth, and at least by the heap minimum, since a small
+ * heap's one large allocation may pass a quarter at once (Go's hard goal
+ * is 10% over the goal).
+ */
+static u64 mgc_hard_goal(struct mheap *h)
+{
+	u64 goal = h->gc.next_gc, base = min(h->gc.heap_live, goal);
+
+	if (goal == U64_MAX)
+		return goal;
+	return mgc_sat_add(goal, max((goal - base) / 4, MGC_HEAP_MINIMUM));
+}
+
 /**
  * mgc_due() - whether the library should run a collection (or its next step)
  * @h: the heap, mheap.lock held
@@ -132,7 +157,7 @@ static u64 mgc_trigger(struct mheap *h)
  * The heap counts what the last mark found live, plus what was allocated
  * since, plus the free slots handed out with cached spans (Go counts a
  * cached span as allocated too). While a concurrent mark runs, its end is
- * due once its work is done or the heap has reached the goal.
+ * due once its work is done or the heap has reached the hard goal.
  *
  * Return: true if a collection is due.
  */
@@ -140,7 +165,7 @@ bool mgc_due(struct mheap *h)
 {
 	lockdep_assert_held(&h->lock);
 	if (h->gc.phase == MGC_PHASE_MARK)
-		return h->gc.mark_done || mgc_heap_paced(h) >= h->gc.next_gc;
+		return h->gc.mark_done || mgc_heap_paced(h) >= mgc_hard_goal(h);
 	if (h->gc.gc_percent < 0)
 		return false;
 	return mgc_heap_paced(h) >= mgc_trigger(h);
@@ -187,13 +212,6 @@ static void mgc_trace(struct mheap *h, const struct mgc_times *t,
 		before >> 20, after >> 20, marked >> 20,
 		h->gc.next_gc == U64_MAX ? 0 : h->gc.next_gc >> 20);
 	(void)total;
-}
-
-static u64 mgc_sat_add(u64 a, u64 b)
-{
-	u64 sum;
-
-	return check_add_overflow(a, b, &sum) ? U64_MAX : sum;
 }
 
 /*
@@ -472,26 +490,14 @@ void mgc_mark_background_done(struct mheap *h, u64 cycle)
 	mutex_unlock(&h->lock);
 }
 
-/**
- * mgc_assist() - mark as an allocation requires (Go's mark assist)
- * @h: the heap, mheap.lock held, after an allocation counted in it
- *
- * The mark's work is expected to be what the last mark traced. It should be
- * done by the time the heap has used MGC_ASSIST_LEAD_EIGHTHS of the runway
- * from where the mark started to the goal, leaving the worker the rest for
- * precleaning; an allocation that finds the mark behind that line does the
- * difference. While the worker keeps up, allocations do no marking.
- */
-void mgc_assist(struct mheap *h)
+static u64 mgc_assist_budget(struct mheap *h)
 {
-	u64 heap, start, runway, expect, done, want, budget, t0;
+	u64 heap = mgc_heap_paced(h), start, runway, expect, done, want;
 
-	lockdep_assert_held(&h->lock);
-	if (h->gc.phase != MGC_PHASE_MARK || h->gc.mark_done)
-		return;
-	heap = mgc_heap_paced(h);
+	if (heap >= mgc_hard_goal(h))
+		return 0;	/* the end is due: it does the rest */
 	if (heap >= h->gc.next_gc)
-		return;	/* the end is due: it does the rest */
+		return MGC_ASSIST_MAX;
 	start = min(h->gc.cycle_paced, heap);
 	runway = max_t(u64, (h->gc.next_gc - start) / 8 * MGC_ASSIST_LEAD_EIGHTHS, 1);
 	/* Before any mark has traced, all of the heap may be live. */
@@ -501,9 +507,32 @@ void mgc_assist(struct mheap *h)
 				      1024);
 	done = mgc_mark_progress(h);
 	if (want <= done)
+		return 0;
+	return clamp_t(u64, want - done, MGC_ASSIST_MIN, MGC_ASSIST_MAX);
+}
+
+/**
+ * mgc_assist() - mark as an allocation requires (Go's mark assist)
+ * @h: the heap, mheap.lock held, after an allocation counted in it
+ *
+ * The mark's work is expected to be what the last mark traced. It should be
+ * done by the time the heap has used MGC_ASSIST_LEAD_EIGHTHS of the runway
+ * from where the mark started to the goal, leaving the worker the rest for
+ * precleaning; an allocation that finds the mark behind that line does the
+ * difference. While the worker keeps up, allocations do no marking; past
+ * the goal, every allocation marks as much as an assist may, until the
+ * work is done or the hard goal makes the end due.
+ */
+void mgc_assist(struct mheap *h)
+{
+	u64 budget, t0;
+
+	lockdep_assert_held(&h->lock);
+	if (h->gc.phase != MGC_PHASE_MARK || h->gc.mark_done)
 		return;
-	budget = want - done;
-	budget = clamp_t(u64, budget, MGC_ASSIST_MIN, MGC_ASSIST_MAX);
+	budget = mgc_assist_budget(h);
+	if (!budget)
+		return;
 	t0 = mgc_now_ns();
 	/* With dirty bits, the worker cleans before the end is due. */
 	if (mgc_mark_step(h, budget, 0) == 1 && !h->gc.dirty_armed)

@@ -484,16 +484,46 @@ static bool mark_take_bg(struct mgc_gcw *g)
 	return k;
 }
 
+static void mark_gcw_reset(struct mgc_gcw *g)
+{
+	g->n = 0;
+	g->lo = g->m->h->arena_base;
+	g->spanmap = g->m->h->spanmap;
+	g->peek_pg = U64_MAX;
+	g->peek_p = NULL;
+	g->objects = 0;
+	g->bytes = 0;
+	g->words = 0;
+	g->next_check = MARK_CHECK_WORDS;
+	g->next_look = 0;
+	g->error = 0;
+}
+
 static int mark_gcw_init(struct mgc_mark *m, struct mgc_gcw *g, u32 cap)
 {
 	g->m = m;
 	g->cap = cap;
-	g->lo = m->h->arena_base;
-	g->spanmap = m->h->spanmap;
-	g->peek_pg = U64_MAX;
-	g->next_check = MARK_CHECK_WORDS;
+	mark_gcw_reset(g);
 	g->work = kvmalloc_array(cap, sizeof(*g->work), GFP_KERNEL_ACCOUNT);
 	return g->work ? 0 : -ENOMEM;
+}
+
+/* A mark's state, kept from the last one, made new. */
+static void mark_reset(struct mgc_mark *m)
+{
+	mark_gcw_reset(&m->held);
+	mark_gcw_reset(&m->bg);
+	m->share_n = 0;
+	m->hungry = false;
+	m->overflow = false;
+	m->black_objects = 0;
+	m->black_bytes = 0;
+	m->unmarked_objects = 0;
+	m->unmarked_bytes = 0;
+	m->overflows = 0;
+	if (m->pending)
+		bitmap_zero(m->pending, m->pending_bits);
+	m->pending_next = 0;
 }
 
 static void mark_free(struct mgc_mark *m)
@@ -505,6 +535,39 @@ static void mark_free(struct mgc_mark *m)
 	kfree(m);
 }
 
+/*
+ * A mark's state with lists for the heap's work_cap: the last mark's (or
+ * the one reserved with the arena) if it fits, else new. Over a megabyte
+ * of lists, which kvmalloc() may spend milliseconds compacting memory for:
+ * not something to do in a collection's pause.
+ */
+static struct mgc_mark *mark_get(struct mheap *h)
+{
+	u32 cap = h->gc.work_cap ?: MGC_WORK_MAX;
+	u32 local = min_t(u32, cap, MARK_LOCAL_MAX);
+	struct mgc_mark *m = h->gc.mark_spare;
+
+	h->gc.mark_spare = NULL;
+	if (m && m->share_cap == cap)
+		return m;
+	if (m)
+		mark_free(m);
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return NULL;
+	m->h = h;
+	spin_lock_init(&m->share_lock);
+	m->share_cap = cap;
+	m->share = kvmalloc_array(cap, sizeof(*m->share), GFP_KERNEL_ACCOUNT);
+	if (!m->share || mark_gcw_init(m, &m->held, local) ||
+	    mark_gcw_init(m, &m->bg, local)) {
+		mark_free(m);
+		return NULL;
+	}
+	m->bg.bg = true;
+	return m;
+}
+
 /**
  * mgc_mark_begin() - set up a mark
  * @h: the heap, mheap.lock held, every span swept and none cached, mark
@@ -514,27 +577,40 @@ static void mark_free(struct mgc_mark *m)
  */
 int mgc_mark_begin(struct mheap *h)
 {
-	u32 cap = h->gc.work_cap ?: MGC_WORK_MAX;
-	u32 local = min_t(u32, cap, MARK_LOCAL_MAX);
 	struct mgc_mark *m;
 
 	lockdep_assert_held(&h->lock);
-	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	m = mark_get(h);
 	if (!m)
 		return -ENOMEM;
-	m->h = h;
-	spin_lock_init(&m->share_lock);
-	m->share_cap = cap;
-	m->share = kvmalloc_array(cap, sizeof(*m->share), GFP_KERNEL_ACCOUNT);
-	if (!m->share || mark_gcw_init(m, &m->held, local) ||
-	    mark_gcw_init(m, &m->bg, local)) {
-		mark_free(m);
-		return -ENOMEM;
-	}
-	m->bg.bg = true;
+	mark_reset(m);
 	WRITE_ONCE(h->gc.bg_stop, false);
 	h->gc.mark = m;
 	return 0;
+}
+
+/**
+ * mgc_mark_reserve() - allocate the first mark's state ahead of it
+ * @h: the heap, mheap.lock held, its arena being set up
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mgc_mark_reserve(struct mheap *h)
+{
+	lockdep_assert_held(&h->lock);
+	h->gc.mark_spare = mark_get(h);
+	return h->gc.mark_spare ? 0 : -ENOMEM;
+}
+
+/**
+ * mgc_mark_free_spare() - free the lists kept from the last mark
+ * @h: the heap, no mark running
+ */
+void mgc_mark_free_spare(struct mheap *h)
+{
+	if (h->gc.mark_spare)
+		mark_free(h->gc.mark_spare);
+	h->gc.mark_spare = NULL;
 }
 
 /**
@@ -585,7 +661,10 @@ void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res)
 		res->overflows = m->overflows;
 	}
 	h->gc.mark = NULL;
-	mark_free(m);
+	if (h->gc.mark_spare)
+		mark_free(m);
+	else
+		h->gc.mark_spare = m;
 	mheap_free_deferred(h);
 }
 

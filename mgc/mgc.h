@@ -103,6 +103,8 @@ int mgc_mark(struct mheap *h, const struct mgc_root *roots,
 	     unsigned int nroots, struct mgc_mark_result *res);
 int mgc_mark_begin(struct mheap *h);
 void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res);
+void mgc_mark_free_spare(struct mheap *h);
+int mgc_mark_reserve(struct mheap *h);
 int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 		   unsigned int nroots, bool intr);
 /* mgc_mark_step()'s @how */

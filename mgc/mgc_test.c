@@ -471,6 +471,47 @@ static void mgc_test_concurrent_defer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 8ULL);
 }
 
+/*
+ * During a concurrent mark the goal is soft: the end is due past it only
+ * at the hard goal, a quarter of the growth and at least 4 MiB further.
+ */
+static void mgc_test_hard_goal(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 obj[1];
+	struct gcheap_gc g;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 1, obj);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_EQ(test, h->gc.phase, (u32)MGC_PHASE_MARK);
+	KUNIT_ASSERT_EQ(test, h->cached_bytes, 0ULL);
+	h->gc.mark_done = false;
+	/* Live 8 MiB, goal 16: a quarter of 8 is under 4 MiB, so 20. */
+	h->gc.heap_live = 8ULL << 20;
+	h->gc.next_gc = 16ULL << 20;
+	h->gc.alloc_since = 8ULL << 20;
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	h->gc.alloc_since = (12ULL << 20) - 1;
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	h->gc.alloc_since++;
+	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	/* Live 40 MiB, goal 80: a quarter of 40 is 10, so 90. */
+	h->gc.heap_live = 40ULL << 20;
+	h->gc.next_gc = 80ULL << 20;
+	h->gc.alloc_since = (50ULL << 20) - 1;
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	h->gc.alloc_since++;
+	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	/* Done work makes the end due at once. */
+	h->gc.alloc_since = 0;
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	h->gc.mark_done = true;
+	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	mgc_abort(h);
+	mutex_unlock(&h->lock);
+}
+
 static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_roots_and_interior),
 	KUNIT_CASE(mgc_test_graph),
@@ -481,6 +522,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_errors),
 	KUNIT_CASE(mgc_test_concurrent),
 	KUNIT_CASE(mgc_test_concurrent_defer),
+	KUNIT_CASE(mgc_test_hard_goal),
 	{}
 };
 

@@ -236,6 +236,7 @@ struct mgc_mark;
  * @work_cap: mark work list entries (0: the default); KUnit shrinks it
  * @phase: MGC_PHASE_OFF, or MGC_PHASE_MARK while a concurrent mark runs
  * @mark: the concurrent mark's state (work list, counts), in @phase MARK
+ * @mark_spare: the last mark's state, its lists to serve the next one
  * @mark_done: the concurrent mark's work list has drained
  * @concurrent: the last collection was concurrent (pacing starts the next
  *	before the goal)
@@ -271,6 +272,7 @@ struct mgc {
 	u32 work_cap;
 	u32 phase;
 	struct mgc_mark *mark;
+	struct mgc_mark *mark_spare;
 	bool mark_done;
 	bool concurrent;
 	bool dirty_armed;

@@ -413,6 +413,12 @@ int mheap_set_arena(struct mheap *h, u64 base, u64 bytes)
 	h->nchunks = nchunks;
 	h->arena_pages = bytes >> MHEAP_PAGE_SHIFT;
 	ret = mheap_arena_init(h);
+	/* The collector's lists now, not in the first collection's pause. */
+	if (!ret) {
+		ret = mgc_mark_reserve(h);
+		if (ret)
+			mheap_arena_destroy(h);
+	}
 	if (ret) {
 		kvfree(h->spanmap);
 		h->spanmap = NULL;

@@ -512,12 +512,14 @@ struct gcheap_roots {
  * GCHEAP_GC_MARKING; a kernel worker and the program's refills (assists
  * in proportion to what they allocate) then mark the heap, and the kernel
  * records which arena pages the program writes (the CPU's dirty bits).
- * When that work is done, or the heap reaches its goal, refills say
- * GCHEAP_GC_DUE again; the second call scans the roots again and the
- * marked objects on written pages, ends the mark and sweeps as without
- * the flag. Objects allocated between the calls survive the collection.
- * A call without the flag while a concurrent mark runs finishes it, then
- * runs a whole collection of its own.
+ * Past the heap's goal, refills mark more, as Go's assists do; when the
+ * work is done, or the heap passes the goal by a quarter of its growth
+ * and at least 4 MiB (Go's hard goal), refills say GCHEAP_GC_DUE again;
+ * the second call scans the roots again and the marked objects on written
+ * pages, ends the mark and sweeps as without the flag. Objects allocated
+ * between the calls survive the collection. A call without the flag while
+ * a concurrent mark runs finishes it, then runs a whole collection of its
+ * own.
  */
 struct gcheap_gc {
 	__u32 size;
