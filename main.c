@@ -34,9 +34,6 @@ MODULE_PARM_DESC(gctrace, "New heaps print a gctrace line per collection (defaul
 
 /* Spans the background sweeper sweeps per hold of mheap.lock. */
 #define GCHEAP_SWEEP_BATCH	32
-/* Precleaning rounds of a concurrent mark, and the fewest pages worth one. */
-#define GCHEAP_PRECLEAN_ROUNDS		4
-#define GCHEAP_PRECLEAN_MIN_PAGES	64
 /* Longest a background worker waits for the program to take mheap.lock. */
 #define GCHEAP_YIELD_NS		(200 * NSEC_PER_USEC)
 
@@ -624,33 +621,18 @@ static long gcheap_preclean(struct gcheap_heap *heap, u64 cycle)
 	return taken;
 }
 
-/*
- * A concurrent mark's share of the work that no allocation assists with:
- * batches under mheap.lock until the grey objects are gone; then rounds of
- * precleaning, each scanning again the pages written during the last, so
- * that the mark's end, with the world stopped, only has the pages written
- * during the last round to scan. Rounds stop when one takes few pages
- * (the program writes little) or after GCHEAP_PRECLEAN_ROUNDS (it writes
- * as fast as they scan).
- */
+/* The concurrent mark's worker (mgc_mark_worker()), queued when it starts. */
+static long gcheap_marker_preclean(struct mheap *h, u64 cycle, void *ctx)
+{
+	return gcheap_preclean(ctx, cycle);
+}
+
 static void gcheap_marker(struct work_struct *work)
 {
 	struct gcheap_heap *heap = container_of(work, struct gcheap_heap, marker);
-	struct mheap *h = &heap->mh;
-	u64 cycle = U64_MAX;
-	unsigned int round;
-	int st;
 
-	for (round = 0;; round++) {
-		while ((st = mgc_mark_background(h, &cycle)) == MGC_BG_MORE)
-			gcheap_lock_yield(h);
-		if (st == MGC_BG_IDLE)
-			return;
-		if (round == GCHEAP_PRECLEAN_ROUNDS ||
-		    gcheap_preclean(heap, cycle) < GCHEAP_PRECLEAN_MIN_PAGES)
-			break;
-	}
-	mgc_mark_background_done(h, cycle);
+	mgc_mark_worker(&heap->mh, gcheap_marker_preclean, gcheap_lock_yield,
+			heap);
 }
 
 /* ================ open / release ================ */

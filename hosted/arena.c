@@ -13,11 +13,24 @@
  * tells which base pages are resident; those are cleared with memset(), the
  * rest are dropped with MADV_DONTNEED (which also covers a page that was
  * swapped out), so they read as zero and stay unbacked.
+ *
+ * The kernel finds the pages a concurrent mark must scan again in the CPU's
+ * dirty bits. A real arena here registers with userfaultfd for asynchronous
+ * write protection (Linux 6.7: the first write to a protected page only
+ * unprotects it, no fault is delivered) and reads the written pages with
+ * the PAGEMAP_SCAN ioctl of /proc/self/pagemap, which can also protect them
+ * again in the same step, as the kernel's test-and-clear of a dirty bit.
+ * On an older kernel none of it exists and writes are not tracked.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kernel.h>
+#include <linux/bitmap.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/errno.h>
@@ -36,11 +49,76 @@ struct arena_fake_page {
  * @real: memory of this process lies behind the arena's addresses
  * @fake: in a fake arena, the pages the KUnit suites wrote (as the kernel
  *	backs a page on first touch); few, so a list does
+ * @uffd: the userfaultfd that write-protects a real arena, or -1
+ * @pagemap: /proc/self/pagemap, read for the written pages, or -1
  */
 struct mheap_arena {
 	bool real;
 	struct arena_fake_page *fake;
+	int uffd;
+	int pagemap;
 };
+
+/*
+ * The userfaultfd and PAGEMAP_SCAN ABI (include/uapi/linux/userfaultfd.h
+ * and fs.h of Linux 6.7), declared here: Debian 12's headers predate it.
+ */
+#define ARENA_UFFD_API			0xAAULL
+#define ARENA_UFFD_FEATURE_WP_UNPOPULATED	(1ULL << 13)
+#define ARENA_UFFD_FEATURE_WP_ASYNC	(1ULL << 15)
+#define ARENA_UFFD_REGISTER_MODE_WP	(1ULL << 1)
+#define ARENA_UFFD_WRITEPROTECT_MODE_WP	(1ULL << 0)
+#define ARENA_PM_SCAN_WP_MATCHING	(1ULL << 0)
+#define ARENA_PM_SCAN_CHECK_WPASYNC	(1ULL << 1)
+#define ARENA_PAGE_IS_WRITTEN		(1ULL << 1)
+
+struct arena_uffd_api {
+	u64 api;
+	u64 features;
+	u64 ioctls;
+};
+
+struct arena_uffd_range {
+	u64 start;
+	u64 len;
+};
+
+struct arena_uffd_register {
+	struct arena_uffd_range range;
+	u64 mode;
+	u64 ioctls;
+};
+
+struct arena_uffd_writeprotect {
+	struct arena_uffd_range range;
+	u64 mode;
+};
+
+struct arena_page_region {
+	u64 start;
+	u64 end;
+	u64 categories;
+};
+
+struct arena_pm_scan_arg {
+	u64 size;
+	u64 flags;
+	u64 start;
+	u64 end;
+	u64 walk_end;
+	u64 vec;
+	u64 vec_len;
+	u64 max_pages;
+	u64 category_inverted;
+	u64 category_mask;
+	u64 category_anyof_mask;
+	u64 return_mask;
+};
+
+#define ARENA_UFFDIO_API	_IOWR(0xAA, 0x3F, struct arena_uffd_api)
+#define ARENA_UFFDIO_REGISTER	_IOWR(0xAA, 0x00, struct arena_uffd_register)
+#define ARENA_UFFDIO_WRITEPROTECT _IOWR(0xAA, 0x06, struct arena_uffd_writeprotect)
+#define ARENA_PAGEMAP_SCAN	_IOWR('f', 16, struct arena_pm_scan_arg)
 
 static struct arena_fake_page *arena_fake_find(struct mheap *h,
 					       unsigned long pgoff)
@@ -59,12 +137,18 @@ int mheap_arena_init(struct mheap *h)
 
 	if (!a)
 		return -ENOMEM;
+	a->uffd = -1;
+	a->pagemap = -1;
 	h->backing = a;
 	return 0;
 }
 
 void mheap_arena_destroy(struct mheap *h)
 {
+	if (h->backing && h->backing->uffd >= 0)
+		close(h->backing->uffd);
+	if (h->backing && h->backing->pagemap >= 0)
+		close(h->backing->pagemap);
 	while (h->backing && h->backing->fake) {
 		struct arena_fake_page *p = h->backing->fake;
 
@@ -269,29 +353,147 @@ u64 mheap_arena_resident(struct mheap *h)
 	return resident * PAGE_SIZE;
 }
 
-/*
- * The kernel reads the CPU's dirty bits of the arena's page-table entries;
- * user space cannot, so here every page counts as written and a concurrent
- * mark's end rescans every marked object.
+/**
+ * hosted_arena_track_writes() - write-protect a real arena, so that a
+ *	concurrent mark learns which pages were written
+ * @h: the heap, its real arena set up
+ *
+ * Return: 0, or a negative errno (the kernel lacks the means, or refuses):
+ * writes are then not tracked and a concurrent mark's end scans every
+ * marked object again.
+ */
+int hosted_arena_track_writes(struct mheap *h)
+{
+	struct mheap_arena *a = h->backing;
+	struct arena_uffd_api api = {
+		.api = ARENA_UFFD_API,
+		.features = ARENA_UFFD_FEATURE_WP_UNPOPULATED |
+			    ARENA_UFFD_FEATURE_WP_ASYNC,
+	};
+	struct arena_uffd_register reg = {
+		.range = { h->arena_base, h->arena_pages << MHEAP_PAGE_SHIFT },
+		.mode = ARENA_UFFD_REGISTER_MODE_WP,
+	};
+	int ret;
+
+	if (!arena_is_real(h) || a->uffd >= 0)
+		return -EINVAL;
+	a->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	a->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (a->uffd < 0 || a->pagemap < 0 ||
+	    ioctl(a->uffd, ARENA_UFFDIO_API, &api) ||
+	    ioctl(a->uffd, ARENA_UFFDIO_REGISTER, &reg)) {
+		ret = -errno;
+		if (a->uffd >= 0)
+			close(a->uffd);
+		if (a->pagemap >= 0)
+			close(a->pagemap);
+		a->uffd = -1;
+		a->pagemap = -1;
+		return ret;
+	}
+	return 0;
+}
+
+static bool arena_tracks_writes(struct mheap *h)
+{
+	return h->backing && h->backing->uffd >= 0;
+}
+
+/* The part of the arena the heap has grown into, in bytes. */
+static u64 arena_grown_bytes(struct mheap *h)
+{
+	return READ_ONCE(h->grown) << MHEAP_PAGE_SHIFT;
+}
+
+/**
+ * mheap_arena_dirty_reset() - start tracking writes anew
+ * @h: the heap, the world stopped
+ *
+ * Return: true if writes from now on will be known, as in the kernel.
  */
 bool mheap_arena_dirty_reset(struct mheap *h)
 {
-	(void)h;
-	return false;
+	struct arena_uffd_writeprotect wp = {
+		.range = { h->arena_base, arena_grown_bytes(h) },
+		.mode = ARENA_UFFD_WRITEPROTECT_MODE_WP,
+	};
+
+	if (!arena_tracks_writes(h))
+		return false;
+	/* Above what was grown into, pages are unpopulated: protected. */
+	return !wp.range.len ||
+	       !ioctl(h->backing->uffd, ARENA_UFFDIO_WRITEPROTECT, &wp);
 }
 
+/* Regions read per PAGEMAP_SCAN call. */
+#define ARENA_SCAN_REGIONS	64
+
+/*
+ * Set the bit of each written base page below @nbits; with @protect, the
+ * pages are protected again in the same step. Return: 0 or -errno.
+ */
+static int arena_scan_written(struct mheap *h, unsigned long *bits,
+			      u64 nbits, bool protect)
+{
+	struct arena_page_region vec[ARENA_SCAN_REGIONS];
+	u64 base = h->arena_base, end = base + (nbits << PAGE_SHIFT);
+	struct arena_pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = ARENA_PM_SCAN_CHECK_WPASYNC |
+			 (protect ? ARENA_PM_SCAN_WP_MATCHING : 0),
+		.start = base,
+		.end = end,
+		.vec = (uintptr_t)vec,
+		.vec_len = ARENA_SCAN_REGIONS,
+		.category_mask = ARENA_PAGE_IS_WRITTEN,
+		.return_mask = ARENA_PAGE_IS_WRITTEN,
+	};
+
+	if (!arena_tracks_writes(h))
+		return -EOPNOTSUPP;
+	while (arg.start < end) {
+		long n = ioctl(h->backing->pagemap, ARENA_PAGEMAP_SCAN, &arg), i;
+
+		if (n < 0)
+			return -errno;
+		for (i = 0; i < n; i++) {
+			u64 first = (vec[i].start - base) >> PAGE_SHIFT;
+			u64 last = min((vec[i].end - base) >> PAGE_SHIFT, nbits);
+
+			if (first < last)
+				bitmap_set(bits, first, last - first);
+		}
+		/* The kernel says how far it got: on from there. */
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
+/**
+ * mheap_arena_dirty_collect() - the pages written since the reset
+ * @h: the heap, the world stopped
+ * @bits: out: bit i set for each written base page i
+ * @nbits: bits of @bits
+ *
+ * Return: 0 or a negative errno (then nothing is known).
+ */
 int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits, u64 nbits)
 {
-	(void)h;
-	(void)bits;
-	(void)nbits;
-	return -EOPNOTSUPP;
+	return arena_scan_written(h, bits, nbits, false);
 }
 
+/**
+ * mheap_arena_dirty_take() - the pages written so far, tracked anew
+ * @h: the heap, mheap.lock held
+ * @bits: in/out: bit i set for each written base page i
+ * @nbits: bits of @bits
+ *
+ * Return: 0 or a negative errno (then writes must count as unknown).
+ */
 int mheap_arena_dirty_take(struct mheap *h, unsigned long *bits, u64 nbits)
 {
-	(void)h;
-	(void)bits;
-	(void)nbits;
-	return -EOPNOTSUPP;
+	return arena_scan_written(h, bits, nbits, true);
 }

@@ -508,6 +508,73 @@ static void lib_test_backend(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gcheap_sys_fd(), -ENODEV);
 }
 
+/*
+ * Automatic collections, concurrent as by default: the backend's worker
+ * thread marks beside the program, with the arena's writes tracked by
+ * userfaultfd (stop-the-world where the kernel cannot). Lists hang from a
+ * global, since the data and bss are roots and ASan's fake stacks are not;
+ * each is replaced again and again, and the others must read back intact.
+ */
+#define LIB_CONC_LISTS		4
+#define LIB_CONC_LEN		4000
+#define LIB_CONC_ROUNDS		400
+
+struct lib_conc_node {
+	struct lib_conc_node *next;
+	u64 val;
+	u64 pad[2];
+};
+
+static struct lib_conc_node *lib_conc_lists[LIB_CONC_LISTS];
+static unsigned int lib_conc_round[LIB_CONC_LISTS];
+
+static bool lib_conc_intact(unsigned int l)
+{
+	const struct lib_conc_node *n = lib_conc_lists[l];
+	u64 base = (u64)lib_conc_round[l] * LIB_CONC_LEN;
+	unsigned int i;
+
+	for (i = LIB_CONC_LEN; i-- > 0; n = n->next)
+		if (!n || n->val != base + i || n->pad[0] != ~n->val)
+			return false;
+	return !n;
+}
+
+static void lib_test_concurrent(struct kunit *test)
+{
+	struct gcheap_memstats ms0, ms1;
+	unsigned int round, l, i, bad = 0;
+	int old;
+
+	KUNIT_ASSERT_EQ(test, gcheap_get_stats(&ms0), 0);
+	old = gcheap_set_gc_percent(100);
+	KUNIT_ASSERT_GE(test, old, -1);
+	for (round = 0; round < LIB_CONC_ROUNDS; round++) {
+		l = round % LIB_CONC_LISTS;
+		lib_conc_lists[l] = NULL;
+		lib_conc_round[l] = round;
+		for (i = 0; i < LIB_CONC_LEN; i++) {
+			struct lib_conc_node *n = gcheap_malloc(sizeof(*n));
+
+			KUNIT_ASSERT_NOT_NULL(test, n);
+			n->val = (u64)round * LIB_CONC_LEN + i;
+			n->pad[0] = ~n->val;
+			n->next = lib_conc_lists[l];
+			lib_conc_lists[l] = n;
+		}
+		for (l = 0; l < LIB_CONC_LISTS && l <= round; l++)
+			bad += !lib_conc_intact(l);
+	}
+	gcheap_set_gc_percent(old);
+	KUNIT_EXPECT_EQ(test, bad, 0u);
+	KUNIT_ASSERT_EQ(test, gcheap_get_stats(&ms1), 0);
+	/* 51 MB allocated, 0.5 MB live: a collection every few MB. */
+	KUNIT_EXPECT_GE(test, ms1.num_gc - ms0.num_gc, 5ULL);
+	KUNIT_EXPECT_EQ(test, ms1.heap_objects, ms1.mallocs - ms1.frees);
+	for (l = 0; l < LIB_CONC_LISTS; l++)
+		lib_conc_lists[l] = NULL;
+}
+
 static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_setup),
 	KUNIT_CASE(lib_test_backend),
@@ -517,6 +584,7 @@ static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_errors),
 	KUNIT_CASE(lib_test_threads),
 	KUNIT_CASE(lib_test_stats),
+	KUNIT_CASE(lib_test_concurrent),
 	{}
 };
 

@@ -19,6 +19,13 @@
  * and so that the sanitizers do not take the scan of another thread's stack
  * (its redzones included) for a bad access.
  *
+ * A concurrent mark's worker is a thread of this backend (the module's is
+ * a kernel work item), started with the first concurrent mark. The arena's
+ * written pages come from userfaultfd's write protection (hosted/arena.c);
+ * where the kernel lacks it, a concurrent collection asked for is run
+ * stopping the world instead, as the module's end would otherwise scan
+ * every marked object again.
+ *
  * Differences from the module: there is no fd (gcheap_sys_fd() says
  * -ENODEV); arena pages outside allocated spans do not raise SIGBUS; and a
  * forked child gets -EPERM from every call as the module gives it, without a
@@ -27,6 +34,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,7 +74,27 @@ static struct direct_state {
 	struct mheap heap;
 	void *arena;
 	size_t arena_len;
+	bool tracks_writes;
 } *direct;
+
+/*
+ * The concurrent mark's worker thread. @lock and @cond guard @queued (a
+ * mark wants it), @running (it serves one) and @stop; it is made with
+ * every signal blocked and never registers with the library, so no
+ * collection ever stops it.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool started;
+	bool queued;
+	bool running;
+	bool stop;
+} direct_marker = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
 
 struct mheap *hosted_direct_heap(void)
 {
@@ -133,6 +161,88 @@ static void direct_copy_out(void *udst, const void *ksrc, size_t ksize)
 #define DIRECT_COPY_IN(k, u, last) \
 	direct_copy_in(&(k), sizeof(k), offsetofend(typeof(k), last), u)
 
+/* ---- the concurrent mark's worker ---- */
+
+/* Longest the worker waits for a call of the program to take the lock. */
+#define DIRECT_YIELD_SPINS	20000
+
+static void direct_marker_yield(struct mheap *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < DIRECT_YIELD_SPINS && mheap_lock_wanted(h); i++)
+		__builtin_ia32_pause();
+	sched_yield();
+}
+
+static long direct_marker_preclean(struct mheap *h, u64 cycle, void *ctx)
+{
+	return mgc_preclean(h, cycle);
+}
+
+static void *direct_marker_main(void *arg)
+{
+	pthread_mutex_lock(&direct_marker.lock);
+	for (;;) {
+		while (!direct_marker.queued && !direct_marker.stop)
+			pthread_cond_wait(&direct_marker.cond, &direct_marker.lock);
+		if (direct_marker.stop)
+			break;
+		direct_marker.queued = false;
+		direct_marker.running = true;
+		pthread_mutex_unlock(&direct_marker.lock);
+		mgc_mark_worker(&direct->heap, direct_marker_preclean,
+				direct_marker_yield, NULL);
+		pthread_mutex_lock(&direct_marker.lock);
+		direct_marker.running = false;
+		pthread_cond_broadcast(&direct_marker.cond);
+	}
+	pthread_mutex_unlock(&direct_marker.lock);
+	return NULL;
+}
+
+/*
+ * A program linked with -Wl,--wrap=pthread_create has this object's call
+ * wrapped too, and the wrapper registers the new thread for collections to
+ * stop: the real one is called then.
+ */
+extern int __real_pthread_create(pthread_t *, const pthread_attr_t *,
+				 void *(*)(void *), void *) __attribute__((weak));
+
+/* Wake the worker for a mark that began; start it the first time. */
+static void direct_marker_queue(void)
+{
+	sigset_t all, old;
+	int err = 0;
+
+	pthread_mutex_lock(&direct_marker.lock);
+	if (!direct_marker.started) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		err = (__real_pthread_create ?: pthread_create)(&direct_marker.thread,
+				NULL, direct_marker_main, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		direct_marker.started = !err;
+	}
+	/* Without a worker, allocations' assists do all of the marking. */
+	direct_marker.queued = direct_marker.started;
+	pthread_cond_broadcast(&direct_marker.cond);
+	pthread_mutex_unlock(&direct_marker.lock);
+}
+
+/* Before the heap goes: end its mark and wait for the worker to leave it. */
+static void direct_marker_quiesce(void)
+{
+	mutex_lock(&direct->heap.lock);
+	mgc_abort(&direct->heap);
+	mutex_unlock(&direct->heap.lock);
+	pthread_mutex_lock(&direct_marker.lock);
+	direct_marker.queued = false;
+	while (direct_marker.running)
+		pthread_cond_wait(&direct_marker.cond, &direct_marker.lock);
+	pthread_mutex_unlock(&direct_marker.lock);
+}
+
 /* ---- the backend ---- */
 
 static int direct_op_open(void)
@@ -163,6 +273,7 @@ static int direct_op_open(void)
 	/* A second open gets a new heap, as a second open() of the device. */
 	if (direct_open) {
 		direct_open = false;
+		direct_marker_quiesce();
 		mheap_destroy(&direct->heap);
 		if (direct->arena)
 			munmap(direct->arena, direct->arena_len);
@@ -251,6 +362,7 @@ static int direct_op_map(size_t len, void **base)
 		goto out;
 	}
 	hosted_arena_set_real(&direct->heap, true);
+	direct->tracks_writes = !hosted_arena_track_writes(&direct->heap);
 	direct->arena = p;
 	direct->arena_len = len;
 	*base = p;
@@ -426,6 +538,8 @@ static int direct_op_gc(struct gcheap_gc *ug)
 		return -E2BIG;
 	if (g.nroots && !g.roots)
 		return -EFAULT;
+	if (!direct->tracks_writes)
+		g.flags &= ~GCHEAP_GC_CONCURRENT;
 
 	/* The registered ranges and the passed ones, as main.c reads them. */
 	mutex_lock(&direct->heap.lock);
@@ -472,6 +586,8 @@ static int direct_op_gc(struct gcheap_gc *ug)
 		off += len;
 	}
 	ret = mgc_op_gc(&direct->heap, &g, roots, n);
+	if (!ret && (g.out_flags & GCHEAP_GC_MARKING))
+		direct_marker_queue();
 	direct_unmap_buf(buf, total ?: 8);
 	direct_unmap_buf(roots, (n ?: 1) * sizeof(*roots));
 	direct_unmap_buf(ranges, (n ?: 1) * sizeof(*ranges));

@@ -490,6 +490,42 @@ void mgc_mark_background_done(struct mheap *h, u64 cycle)
 	mutex_unlock(&h->lock);
 }
 
+/**
+ * mgc_mark_worker() - the concurrent mark's background worker, until its
+ *	part of the mark is done
+ * @h: the heap, mheap.lock not held
+ * @preclean: mgc_preclean() with what the caller must hold around it (the
+ *	owner's mmap_lock in the kernel)
+ * @yield: between two batches: let the program's calls have mheap.lock
+ * @ctx: for @preclean
+ *
+ * The share of the mark that no allocation assists with: batches until the
+ * grey objects are gone; then rounds of precleaning, each scanning again
+ * the pages written during the last, so that the mark's end, with the
+ * world stopped, only has the pages written during the last round to scan.
+ * Rounds stop when one takes few pages (the program writes little) or
+ * after MGC_PRECLEAN_ROUNDS (it writes as fast as they scan).
+ */
+void mgc_mark_worker(struct mheap *h,
+		     long (*preclean)(struct mheap *h, u64 cycle, void *ctx),
+		     void (*yield)(struct mheap *h), void *ctx)
+{
+	u64 cycle = U64_MAX;
+	unsigned int round;
+	int st;
+
+	for (round = 0;; round++) {
+		while ((st = mgc_mark_background(h, &cycle)) == MGC_BG_MORE)
+			yield(h);
+		if (st == MGC_BG_IDLE)
+			return;
+		if (round == MGC_PRECLEAN_ROUNDS ||
+		    preclean(h, cycle, ctx) < MGC_PRECLEAN_MIN_PAGES)
+			break;
+	}
+	mgc_mark_background_done(h, cycle);
+}
+
 static u64 mgc_assist_budget(struct mheap *h)
 {
 	u64 heap = mgc_heap_paced(h), start, runway, expect, done, want;

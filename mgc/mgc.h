@@ -35,6 +35,9 @@
 /* Words an allocation's assist scans at most, and at least. */
 #define MGC_ASSIST_MAX		BIT(18)
 #define MGC_ASSIST_MIN		BIT(10)
+/* Precleaning rounds of a concurrent mark, and the fewest pages worth one. */
+#define MGC_PRECLEAN_ROUNDS	4
+#define MGC_PRECLEAN_MIN_PAGES	64
 /* Eighths of its runway by which a concurrent mark's tracing should end. */
 #define MGC_ASSIST_LEAD_EIGHTHS	6
 
@@ -95,6 +98,9 @@ extern bool mgc_gctrace_default;
 int mgc_mark_background(struct mheap *h, u64 *cycle);
 long mgc_preclean(struct mheap *h, u64 cycle);
 void mgc_mark_background_done(struct mheap *h, u64 cycle);
+void mgc_mark_worker(struct mheap *h,
+		     long (*preclean)(struct mheap *h, u64 cycle, void *ctx),
+		     void (*yield)(struct mheap *h), void *ctx);
 void mgc_abort(struct mheap *h);
 void mgc_assist(struct mheap *h);
 

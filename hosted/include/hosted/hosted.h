@@ -111,6 +111,7 @@ int hosted_lockdep_check_released(const char *where);
  * maps a real arena and sets @real, so clearing writes zeroes.
  */
 void hosted_arena_set_real(struct mheap *h, bool real);
+int hosted_arena_track_writes(struct mheap *h);
 
 /* ---- The direct backend of libgcheap (sys_direct.c) ---- */
 

@@ -38,8 +38,9 @@ static inline void bitmap_complement(unsigned long *dst,
 		dst[i] = ~src[i];
 }
 
-static inline void bitmap_clear(unsigned long *map, unsigned int start,
-				unsigned int nbits)
+/* Bits [start, start + nbits) of @map set (@set) or cleared. */
+static inline void __hosted_bitmap_fill(unsigned long *map, unsigned int start,
+					unsigned int nbits, bool set)
 {
 	while (nbits) {
 		unsigned int bit = start % BITS_PER_LONG;
@@ -49,10 +50,25 @@ static inline void bitmap_clear(unsigned long *map, unsigned int start,
 		if (n > nbits)
 			n = nbits;
 		mask = (n == BITS_PER_LONG ? ~0UL : (1UL << n) - 1) << bit;
-		map[BIT_WORD(start)] &= ~mask;
+		if (set)
+			map[BIT_WORD(start)] |= mask;
+		else
+			map[BIT_WORD(start)] &= ~mask;
 		start += n;
 		nbits -= n;
 	}
+}
+
+static inline void bitmap_clear(unsigned long *map, unsigned int start,
+				unsigned int nbits)
+{
+	__hosted_bitmap_fill(map, start, nbits, false);
+}
+
+static inline void bitmap_set(unsigned long *map, unsigned int start,
+			      unsigned int nbits)
+{
+	__hosted_bitmap_fill(map, start, nbits, true);
 }
 
 static inline unsigned int bitmap_weight(const unsigned long *src,
