@@ -806,6 +806,7 @@ bool mgc_mark_bg_begin(struct mheap *h)
  */
 void mgc_mark_bg_run(struct mheap *h, u64 budget)
 {
+	/* mgc.mark stays while mgc.bg_active: mgc_mark_end() waits. */
 	struct mgc_gcw *g = &h->gc.mark->bg;
 
 	mark_drain(g, g->words + budget);
