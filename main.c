@@ -14,6 +14,8 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/pagemap.h>
+#include <linux/poll.h>
+#include <linux/uio.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -47,6 +49,7 @@ MODULE_PARM_DESC(gctrace, "New heaps print a gctrace line per collection (defaul
  *	arena is gone when it drops to zero
  * @sweeper: the background sweeper, queued after a lazy collection
  * @marker: the concurrent mark's worker, queued when a mark starts
+ * @finq_wait: readers of the finalizer queue (read(), poll())
  */
 struct gcheap_heap {
 	struct mheap mh;
@@ -55,7 +58,21 @@ struct gcheap_heap {
 	atomic_t nmaps;
 	struct work_struct sweeper;
 	struct work_struct marker;
+	wait_queue_head_t finq_wait;
 };
+
+/*
+ * Sweeping queues finalizer records (mgc.finq_added) under mheap.lock, in
+ * any call or worker that sweeps; each of them wakes the fd's readers after
+ * it dropped the lock, so none is woken while the records are out of reach.
+ */
+static void gcheap_finq_wake(struct gcheap_heap *heap)
+{
+	if (!READ_ONCE(heap->mh.gc.finq_added))
+		return;
+	WRITE_ONCE(heap->mh.gc.finq_added, false);
+	wake_up_interruptible_poll(&heap->finq_wait, EPOLLIN | EPOLLRDNORM);
+}
 
 static u64 gcheap_arena_max(void)
 {
@@ -345,6 +362,11 @@ static int gcheap_ioctl_gc_config(struct gcheap_ucmd *ucmd)
 	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*c));
 }
 
+static int gcheap_ioctl_finalizer(struct gcheap_ucmd *ucmd)
+{
+	return mgc_op_finalizer(&ucmd->heap->mh, ucmd->cmd);
+}
+
 union gcheap_ucmd_buffer {
 	struct gcheap_api api;
 	struct gcheap_size_classes size_classes;
@@ -356,6 +378,7 @@ union gcheap_ucmd_buffer {
 	struct gcheap_roots roots;
 	struct gcheap_gc gc;
 	struct gcheap_gc_config gc_config;
+	struct gcheap_finalizer finalizer;
 };
 
 struct gcheap_ioctl_op {
@@ -397,6 +420,8 @@ static const struct gcheap_ioctl_op gcheap_ioctl_ops[] = {
 			overflows),
 	GCHEAP_IOCTL_OP(GCHEAP_IOC_GC_CONFIG, gcheap_ioctl_gc_config,
 			struct gcheap_gc_config, gctrace),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_FINALIZER, gcheap_ioctl_finalizer,
+			struct gcheap_finalizer, arg),
 };
 
 static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -430,7 +455,64 @@ static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,
 				    ucmd.user_size);
 	if (ret)
 		return ret;
-	return op->execute(&ucmd);
+	ret = op->execute(&ucmd);
+	gcheap_finq_wake(heap);
+	return ret;
+}
+
+/* ================ the finalizer queue: read, poll ================ */
+
+/* Records one read() takes at most. */
+#define GCHEAP_READ_BATCH	64
+
+static ssize_t gcheap_fops_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct gcheap_heap *heap = iocb->ki_filp->private_data;
+	struct gcheap_final *recs;
+	size_t max = iov_iter_count(to) / sizeof(*recs);
+	LIST_HEAD(taken);
+	unsigned int n;
+	ssize_t ret;
+
+	if (current->mm != heap->mm)
+		return -EPERM;
+	if (!max)
+		return -EINVAL;
+	max = min_t(size_t, max, GCHEAP_READ_BATCH);
+	recs = kmalloc_array(max, sizeof(*recs), GFP_KERNEL);
+	if (!recs)
+		return -ENOMEM;
+	for (;;) {
+		n = mgc_finq_take(&heap->mh, &taken, recs, max);
+		if (n)
+			break;
+		ret = -EAGAIN;
+		if ((iocb->ki_filp->f_flags & O_NONBLOCK) ||
+		    (iocb->ki_flags & IOCB_NOWAIT))
+			goto out;
+		ret = wait_event_interruptible(heap->finq_wait,
+					       mgc_finq_ready(&heap->mh));
+		if (ret)
+			goto out;
+	}
+	ret = n * sizeof(*recs);
+	/* A record not copied out goes back to the queue: none is lost. */
+	if (copy_to_iter(recs, ret, to) != ret)
+		ret = -EFAULT;
+	mgc_finq_finish(&heap->mh, &taken, n, ret > 0);
+	if (ret < 0)
+		gcheap_finq_wake(heap);
+out:
+	kfree(recs);
+	return ret;
+}
+
+static __poll_t gcheap_fops_poll(struct file *filp, poll_table *wait)
+{
+	struct gcheap_heap *heap = filp->private_data;
+
+	poll_wait(filp, &heap->finq_wait, wait);
+	return mgc_finq_ready(&heap->mh) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
 /* ================ mmap ================ */
@@ -598,6 +680,7 @@ static void gcheap_sweeper(struct work_struct *work)
 		done = mgc_sweep_some(h, GCHEAP_SWEEP_BATCH);
 		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
 		mutex_unlock(&h->lock);
+		gcheap_finq_wake(heap);
 		gcheap_lock_yield(h);
 	} while (done);
 }
@@ -659,7 +742,10 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 	filp->f_mapping = &heap->mapping;
 	INIT_WORK(&heap->sweeper, gcheap_sweeper);
 	INIT_WORK(&heap->marker, gcheap_marker);
+	init_waitqueue_head(&heap->finq_wait);
 	filp->private_data = heap;
+	/* read() honours RWF_NOWAIT (preadv2()) as it does O_NONBLOCK. */
+	filp->f_mode |= FMODE_NOWAIT;
 	return nonseekable_open(inode, filp);
 }
 
@@ -685,6 +771,8 @@ static const struct file_operations gcheap_fops = {
 	.open = gcheap_fops_open,
 	.release = gcheap_fops_release,
 	.unlocked_ioctl = gcheap_fops_ioctl,
+	.read_iter = gcheap_fops_read_iter,
+	.poll = gcheap_fops_poll,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = gcheap_fops_mmap,
 	.get_unmapped_area = gcheap_fops_get_unmapped_area,

@@ -6,15 +6,21 @@
  * process, so the cases share it and compare statistics by difference.
  * After every case the heap's metadata is checked (hosted_mheap_check()).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdlib.h>
 #include <kunit/test.h>
 #include <hosted/hosted.h>
 #include <hosted/mheap_check.h>
 #include "gcheap.h"
 #include "gcheap_sys.h"
 #include "mheap.h"
+#include "../mgc/mgc.h"
 
 #define LIB_TEST_MAX_CLASSES	128
 #define LIB_TEST_THREADS	4
@@ -575,6 +581,91 @@ static void lib_test_concurrent(struct kunit *test)
 		lib_conc_lists[l] = NULL;
 }
 
+/*
+ * Finalizers over the direct backend: queued by a collection, read by a
+ * thread blocked in gcheap_sys_read_final() (woken through the backend's
+ * eventfd) and by gcheap_run_finalizers(), each once.
+ */
+/* Pointers kept XORed with this are no references. */
+#define LIB_FINAL_KEY	0xa5a5000000000000ULL
+
+static uintptr_t lib_final_hidden[8];
+static int lib_final_ran;
+
+static void lib_final_fn(void *obj, void *arg)
+{
+	if ((uintptr_t)obj == ((uintptr_t)arg ^ LIB_FINAL_KEY))
+		__atomic_fetch_add(&lib_final_ran, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *lib_final_reader(void *p)
+{
+	struct gcheap_final *rec = p;
+
+	return (void *)(intptr_t)gcheap_sys_read_final(rec, 1, true);
+}
+
+static __attribute__((__noinline__)) void lib_final_make(struct kunit *test,
+						     unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		void *o = gcheap_malloc(64);
+
+		KUNIT_ASSERT_NOT_NULL(test, o);
+		KUNIT_ASSERT_EQ(test, gcheap_register_finalizer(o, lib_final_fn,
+				(void *)((uintptr_t)o ^ LIB_FINAL_KEY)), 0);
+		lib_final_hidden[i] = (uintptr_t)o ^ LIB_FINAL_KEY;
+	}
+}
+
+/* Overwrite the stack below the caller, where dead frames kept pointers. */
+static __attribute__((__noinline__)) int lib_final_gc(void)
+{
+	volatile char buf[32 << 10];
+
+	memset((char *)buf, 0, sizeof(buf));
+	return gcheap_gc();
+}
+
+static void lib_test_finalizers(struct kunit *test)
+{
+	struct gcheap_final rec = { 0 };
+	struct timespec until;
+	unsigned int round;
+	pthread_t t;
+	void *got;
+	int ran = 0;
+
+	setenv("GCHEAP_FINALIZER_THREAD", "0", 1);
+	KUNIT_ASSERT_EQ(test, pthread_create(&t, NULL, lib_final_reader, &rec), 0);
+	lib_final_make(test, 1);
+	/* A stale word may keep it a cycle or two. */
+	for (round = 0; round < 10 && !__atomic_load_n(&rec.addr, __ATOMIC_ACQUIRE);
+	     round++) {
+		KUNIT_ASSERT_EQ(test, lib_final_gc(), 0);
+		usleep(10000);
+	}
+	/* A reader never woken fails the case instead of hanging it. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	KUNIT_ASSERT_EQ(test, pthread_timedjoin_np(t, &got, &until), 0);
+	KUNIT_EXPECT_EQ(test, (intptr_t)got, 1);
+	KUNIT_EXPECT_EQ(test, rec.addr, (u64)(lib_final_hidden[0] ^ LIB_FINAL_KEY));
+	KUNIT_EXPECT_EQ(test, rec.fn, (u64)(uintptr_t)lib_final_fn);
+
+	lib_final_make(test, 8);
+	for (round = 0; round < 10 && ran < 8; round++) {
+		KUNIT_ASSERT_EQ(test, lib_final_gc(), 0);
+		ran += gcheap_run_finalizers();
+	}
+	/* A stale word in a register may keep one; each that ran, ran once. */
+	KUNIT_EXPECT_GE(test, ran, 6);
+	KUNIT_EXPECT_EQ(test, lib_final_ran, ran);
+	KUNIT_EXPECT_EQ(test, gcheap_run_finalizers(), 0);
+}
+
 static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_setup),
 	KUNIT_CASE(lib_test_backend),
@@ -585,6 +676,7 @@ static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_threads),
 	KUNIT_CASE(lib_test_stats),
 	KUNIT_CASE(lib_test_concurrent),
+	KUNIT_CASE(lib_test_finalizers),
 	{}
 };
 

@@ -38,6 +38,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -161,6 +162,33 @@ static void direct_copy_out(void *udst, const void *ksrc, size_t ksize)
 #define DIRECT_COPY_IN(k, u, last) \
 	direct_copy_in(&(k), sizeof(k), offsetofend(typeof(k), last), u)
 
+/* ---- the finalizer queue ---- */
+
+/*
+ * The module wakes the fd's readers after a call that queued records; here
+ * readers wait in read() of an eventfd, written the same way. No lock: a
+ * reader the library stops for a collection must hold none the collecting
+ * thread needs. A wake-up is a count, so none is lost between a reader's
+ * look at the queue and its wait.
+ */
+static int direct_finq_efd = -1;
+
+static void direct_finq_kick(void)
+{
+	u64 one = 1;
+
+	if (write(direct_finq_efd, &one, sizeof(one)) < 0)
+		return;	/* the count is saturated: readers are awake */
+}
+
+static void direct_finq_wake(void)
+{
+	if (!direct_open || !READ_ONCE(direct->heap.gc.finq_added))
+		return;
+	WRITE_ONCE(direct->heap.gc.finq_added, false);
+	direct_finq_kick();
+}
+
 /* ---- the concurrent mark's worker ---- */
 
 /* Longest the worker waits for a call of the program to take the lock. */
@@ -279,6 +307,13 @@ static int direct_op_open(void)
 			munmap(direct->arena, direct->arena_len);
 		direct->arena = NULL;
 		direct->arena_len = 0;
+	}
+	if (direct_finq_efd < 0) {
+		direct_finq_efd = eventfd(0, EFD_CLOEXEC);
+		if (direct_finq_efd < 0) {
+			ret = -errno;
+			goto out;
+		}
 	}
 	memset(&direct->heap, 0, sizeof(direct->heap));
 	mheap_init(&direct->heap);
@@ -619,7 +654,7 @@ static int direct_op_gc_config(struct gcheap_gc_config *uc)
  * operation, as the kernel defers them: a thread that the library stops for
  * a collection never holds the heap's lock.
  */
-#define DIRECT_SYSCALL(call)						\
+#define DIRECT_SYSCALL_QUIET(call)					\
 ({									\
 	sigset_t __all, __old;						\
 	int __ret;							\
@@ -629,6 +664,15 @@ static int direct_op_gc_config(struct gcheap_gc_config *uc)
 	__ret = (call);							\
 	pthread_sigmask(SIG_SETMASK, &__old, NULL);			\
 	__ret;								\
+})
+
+/* ...and the finalizer queue's readers are woken if records were queued. */
+#define DIRECT_SYSCALL(call)						\
+({									\
+	int __r = DIRECT_SYSCALL_QUIET(call);				\
+									\
+	direct_finq_wake();						\
+	__r;								\
 })
 
 int gcheap_sys_open(void)
@@ -689,6 +733,61 @@ int gcheap_sys_gc(struct gcheap_gc *g)
 int gcheap_sys_gc_config(struct gcheap_gc_config *c)
 {
 	return DIRECT_SYSCALL(direct_op_gc_config(c));
+}
+
+static int direct_op_finalizer(struct gcheap_finalizer *uf)
+{
+	struct gcheap_finalizer f;
+	int ret = direct_enter();
+
+	if (!ret)
+		ret = DIRECT_COPY_IN(f, uf, arg);
+	if (ret)
+		return ret;
+	return direct_leave(mgc_op_finalizer(&direct->heap, &f), __func__);
+}
+
+int gcheap_sys_finalizer(struct gcheap_finalizer *f)
+{
+	return DIRECT_SYSCALL(direct_op_finalizer(f));
+}
+
+/* One non-blocking read of the queue, as main.c's read_iter. */
+static int direct_op_read_final(struct gcheap_final *recs, unsigned int n)
+{
+	LIST_HEAD(taken);
+	unsigned int got;
+	int ret = direct_enter();
+
+	if (ret)
+		return ret;
+	if (!n)
+		return -EINVAL;
+	got = mgc_finq_take(&direct->heap, &taken, recs, min(n, 64U));
+	mgc_finq_finish(&direct->heap, &taken, got, true);
+	return direct_leave(got ? (int)got : -EAGAIN, __func__);
+}
+
+/*
+ * Waiting is done with signals let through, as in the kernel's
+ * interruptible wait, so that a collection can stop the waiting thread.
+ */
+int gcheap_sys_read_final(struct gcheap_final *recs, unsigned int n,
+			  bool wait)
+{
+	u64 count;
+	int ret;
+
+	for (;;) {
+		ret = DIRECT_SYSCALL(direct_op_read_final(recs, n));
+		if (ret > 0 && mgc_finq_ready(&direct->heap))
+			direct_finq_kick();	/* more for the next reader */
+		if (ret != -EAGAIN || !wait)
+			return ret;
+		if (read(direct_finq_efd, &count, sizeof(count)) < 0 &&
+		    errno != EINTR)
+			return -errno;
+	}
 }
 
 int gcheap_sys_fd(void)

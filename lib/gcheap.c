@@ -950,6 +950,126 @@ static int heap_lookup(const void *ptr, struct gcheap_lookup *l)
 	return -gcheap_sys_lookup(l);
 }
 
+/* ================ Finalizers ================ */
+
+/* Records read from the queue at a time. */
+#define FINAL_BATCH	16
+
+/* Run what one read of the queue gave; the records stay on the stack, a root. */
+static void final_run(const struct gcheap_final *recs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (recs[i].kind == GCHEAP_FINAL_FINALIZER)
+			((gcheap_finalizer_fn)(uintptr_t)recs[i].fn)(
+				(void *)(uintptr_t)recs[i].addr,
+				(void *)(uintptr_t)recs[i].arg);
+}
+
+/*
+ * The finalizer thread: registered like any thread of the program (its
+ * finalizers allocate, and the records it holds are roots), blocked in
+ * read() while nothing is queued; a collection stops it there as any
+ * thread blocked in a system call.
+ */
+static void *final_thread(void *unused)
+{
+	struct gcheap_final recs[FINAL_BATCH];
+	int n;
+
+	(void)unused;
+	gch_thread_register();
+	for (;;) {
+		n = gcheap_sys_read_final(recs, FINAL_BATCH, true);
+		if (n == -EINTR)
+			continue;
+		if (n < 0)
+			return NULL;
+		final_run(recs, n);
+	}
+}
+
+/* Start the finalizer thread once, unless GCHEAP_FINALIZER_THREAD=0. */
+static void final_thread_once(void)
+{
+	const char *env = getenv("GCHEAP_FINALIZER_THREAD");
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (env && !strcmp(env, "0"))
+		return;
+	if (pthread_attr_init(&attr))
+		return;
+	/* A failure leaves the finalizers to gcheap_run_finalizers(). */
+	if (!pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED))
+		pthread_create(&t, &attr, final_thread, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+GCHEAP_EXPORT int gcheap_register_finalizer(void *obj, gcheap_finalizer_fn fn,
+					     void *arg)
+{
+	static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+	struct gcheap_finalizer f = {
+		.size = sizeof(f),
+		.addr = (uintptr_t)obj,
+		.fn = (uintptr_t)fn,
+		.arg = (uintptr_t)arg,
+	};
+	struct tc_span *s;
+	unsigned int idx;
+	bool still_free;
+	int err;
+
+	err = heap_check();
+	if (err)
+		goto fail;
+	err = ENOENT;
+	if (f.addr < gch_heap.arena_base || f.addr >= gch_heap.arena_end)
+		goto fail;
+	/* A slot of our own cached span still free holds no object. */
+	tc_enter();
+	s = tc_find(f.addr, &idx);
+	still_free = s && tc_slot_free(s, idx);
+	tc_leave();
+	if (still_free)
+		goto fail;
+	err = -gcheap_sys_finalizer(&f);
+	if (err)
+		goto fail;
+	if (fn)
+		pthread_once(&thread_once, final_thread_once);
+	return 0;
+fail:
+	errno = err;
+	return -1;
+}
+
+GCHEAP_EXPORT int gcheap_run_finalizers(void)
+{
+	struct gcheap_final recs[FINAL_BATCH];
+	int n, total = 0, err = heap_check();
+
+	if (err == ENOENT)
+		return 0;	/* no heap, so nothing to finalize */
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	for (;;) {
+		n = gcheap_sys_read_final(recs, FINAL_BATCH, false);
+		if (n == -EAGAIN)
+			return total;
+		if (n < 0) {
+			errno = -n;
+			return -1;
+		}
+		final_run(recs, n);
+		total += n;
+	}
+}
+
 GCHEAP_EXPORT void *gcheap_base(void *ptr)
 {
 	struct gcheap_lookup l;

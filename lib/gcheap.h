@@ -333,6 +333,55 @@ int gcheap_heap_stats(struct gcheap_heap_stats *stats,
  */
 int gcheap_fd(void);
 
+/* ================ Finalizers ================ */
+
+/**
+ * typedef gcheap_finalizer_fn - a finalizer: called with the object it was
+ *	set on and the argument given with it
+ */
+typedef void (*gcheap_finalizer_fn)(void *obj, void *arg);
+
+/**
+ * gcheap_register_finalizer() - set or remove an object's finalizer
+ * @obj: the start of an object of the heap
+ * @fn: its finalizer; NULL removes the one it has
+ * @arg: passed to @fn
+ *
+ * Go's runtime.SetFinalizer. When a collection finds @obj unreachable, it
+ * queues @fn, and @obj, with everything it references, stays allocated
+ * until @fn has run and a later collection finds @obj unreachable again:
+ * @fn may use it, and may make it reachable again (resurrection). @fn runs
+ * once; to run again, it sets a finalizer anew. Objects in a cycle that
+ * passes through an object with a finalizer (an object referencing itself,
+ * too) are never finalized nor freed, as in Go (bdwgc instead finalizes
+ * them in no defined order). gcheap_free() of the object removes its
+ * finalizer.
+ *
+ * Finalizers run on a thread of the library's, started with the first
+ * finalizer set, unless the environment variable GCHEAP_FINALIZER_THREAD is
+ * 0: then only gcheap_run_finalizers() runs them. The heap's fd
+ * (gcheap_fd()) is readable, for poll() and epoll, while finalizers are
+ * queued.
+ *
+ * Return: 0, or -1 with errno set: EINVAL (@obj inside an object, not at
+ * its start), ENOENT (@obj is not an allocated object of the heap, or @fn
+ * is NULL and @obj has no finalizer), EEXIST (@obj has a finalizer; remove
+ * it first), ENOMEM, EPERM (a forked child), the errno of a failed set-up.
+ */
+int gcheap_register_finalizer(void *obj, gcheap_finalizer_fn fn, void *arg);
+
+/**
+ * gcheap_run_finalizers() - run the finalizers queued so far, in the
+ *	calling thread
+ *
+ * For programs that run finalizers themselves (GCHEAP_FINALIZER_THREAD=0),
+ * when they like, or when gcheap_fd() polls readable. Safe beside the
+ * library's thread: each queued finalizer runs once, in one thread.
+ *
+ * Return: finalizers run (0 if none was queued), or -1 with errno set.
+ */
+int gcheap_run_finalizers(void);
+
 /* ================ Garbage collection ================ */
 
 /**

@@ -17,6 +17,7 @@
 #ifndef _GCHEAP_SYS_H
 #define _GCHEAP_SYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/gcheap.h>
 
@@ -119,6 +120,27 @@ int gcheap_sys_gc(struct gcheap_gc *g);
  * Return: 0 or -errno.
  */
 int gcheap_sys_gc_config(struct gcheap_gc_config *c);
+
+/**
+ * gcheap_sys_finalizer() - GCHEAP_IOC_FINALIZER
+ * @f: the object and its finalizer (0 to remove it)
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_finalizer(struct gcheap_finalizer *f);
+
+/**
+ * gcheap_sys_read_final() - read records of the finalizer queue
+ * @recs: room for @n records
+ * @n: at least 1
+ * @wait: block until a record is queued; signals are not held up meanwhile
+ *	(a collection can stop the waiting thread)
+ *
+ * Return: records read (at least 1), or -errno: -EAGAIN when none is queued
+ * and !@wait, -EINTR.
+ */
+int gcheap_sys_read_final(struct gcheap_final *recs, unsigned int n,
+			  bool wait);
 
 /**
  * gcheap_sys_fd() - the heap's file descriptor

@@ -3,12 +3,16 @@
  * The ioctl backend of libgcheap: the heap is /dev/gcheap, reached with
  * open(), ioctl() and mmap(). See gcheap_sys.h for the contract.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* preadv2() */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "gcheap_sys.h"
 
@@ -130,6 +134,25 @@ int gcheap_sys_gc(struct gcheap_gc *g)
 int gcheap_sys_gc_config(struct gcheap_gc_config *c)
 {
 	return gcheap_sys_ioctl(GCHEAP_IOC_GC_CONFIG, c);
+}
+
+int gcheap_sys_finalizer(struct gcheap_finalizer *f)
+{
+	return gcheap_sys_ioctl(GCHEAP_IOC_FINALIZER, f);
+}
+
+int gcheap_sys_read_final(struct gcheap_final *recs, unsigned int n,
+			  bool wait)
+{
+	struct iovec iov = { .iov_base = recs, .iov_len = n * sizeof(*recs) };
+	ssize_t got;
+
+	/* RWF_NOWAIT: this read only, other threads may block on the fd. */
+	got = wait ? readv(gcheap_devfd, &iov, 1) :
+		     preadv2(gcheap_devfd, &iov, 1, -1, RWF_NOWAIT);
+	if (got < 0)
+		return -errno;
+	return got / sizeof(*recs);
 }
 
 int gcheap_sys_fd(void)

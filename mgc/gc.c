@@ -61,6 +61,8 @@ void mgc_init(struct mheap *h)
 	h->gc.gctrace = mgc_gctrace_default;
 	h->gc.next_gc = MGC_HEAP_MINIMUM;
 	h->gc.created_ns = mgc_now_ns();
+	INIT_LIST_HEAD(&h->gc.finalizers);
+	INIT_LIST_HEAD(&h->gc.finq);
 }
 
 /**
@@ -73,6 +75,7 @@ void mgc_destroy(struct mheap *h)
 	mutex_lock(&h->lock);
 	mgc_mark_end(h, NULL);
 	mgc_mark_free_spare(h);
+	mgc_finq_destroy(h);
 	h->gc.phase = MGC_PHASE_OFF;
 	mutex_unlock(&h->lock);
 	kfree(h->gc.roots);
@@ -313,6 +316,8 @@ static int mgc_start(struct mheap *h, struct gcheap_gc *g,
 	/* Before the roots: a write from here on is seen at the end. */
 	h->gc.dirty_armed = mheap_arena_dirty_reset(h);
 	ret = mgc_mark_roots(h, roots, nroots, true);
+	if (!ret)
+		ret = mgc_mark_finalizers(h, true);
 	if (ret) {
 		mgc_mark_end(h, NULL);
 		mgc_clear_marks(h);
@@ -359,6 +364,9 @@ static int mgc_finish(struct mheap *h, struct gcheap_gc *g,
 	ret = mgc_mark_roots(h, roots, nroots, true);
 	if (!ret)
 		ret = mgc_mark_dirty(h, dirty, dirty ? nbits : 0);
+	/* Written during the mark, an unmarked finalizer object is not rescanned. */
+	if (!ret)
+		ret = mgc_mark_finalizers(h, true);
 	if (!ret)
 		ret = mgc_mark_step(h, U64_MAX, MGC_MARK_INTR);
 	kvfree(dirty);

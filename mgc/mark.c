@@ -957,6 +957,39 @@ void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,
 }
 
 /**
+ * mgc_mark_finalizers() - mark what objects with a finalizer reference
+ * @h: the heap, mheap.lock held, a mark begun
+ * @intr: stop on a fatal signal
+ *
+ * The objects themselves are not marked: if nothing else reaches one,
+ * sweeping queues its finalizer (mgc_special_sweep()). What they reference
+ * must survive for the finalizer to use (Go's markrootSpans).
+ *
+ * Return: 0 or -EINTR.
+ */
+int mgc_mark_finalizers(struct mheap *h, bool intr)
+{
+	struct mgc_gcw *g = &h->gc.mark->held;
+	struct mgc_special *sp;
+
+	lockdep_assert_held(&h->lock);
+	mark_enter(g, intr, false);
+	list_for_each_entry(sp, &h->gc.finalizers, node) {
+		struct mspan *s = sp->span;
+
+		if (s->state != MSPAN_INUSE || (s->spanclass & 1))
+			continue;
+		mark_scan_arena(g, (s->start << MHEAP_PAGE_SHIFT) + sp->offset,
+				mspan_is_large(s) ? mspan_bytes(s) : s->elemsize);
+		if (g->error)
+			break;
+		if (g->n > g->cap / 2)
+			mark_drain(g, U64_MAX);
+	}
+	return g->error;
+}
+
+/**
  * mgc_mark_progress() - words scanned so far by the current mark
  * @h: the heap, mheap.lock held, a mark begun
  *
@@ -988,6 +1021,8 @@ int mgc_mark(struct mheap *h, const struct mgc_root *roots,
 	if (ret)
 		return ret;
 	ret = mgc_mark_roots(h, roots, nroots, true);
+	if (!ret)
+		ret = mgc_mark_finalizers(h, true);
 	if (!ret)
 		ret = mgc_mark_step(h, U64_MAX, MGC_MARK_INTR);
 	mgc_mark_end(h, res);

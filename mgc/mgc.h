@@ -128,7 +128,47 @@ void mgc_mark_unmark(struct mheap *h, struct mspan *s, unsigned long idx);
 void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,
 			 unsigned long bits);
 u64 mgc_mark_progress(struct mheap *h);
+int mgc_mark_finalizers(struct mheap *h, bool intr);
 void mgc_clear_marks(struct mheap *h);
+
+/* special.c */
+#define MGC_SPECIAL_FINALIZER	1
+
+/**
+ * struct mgc_special - a record attached to an object (Go's special)
+ * @next: the next of its span's list, sorted by offset then kind
+ * @node: for a finalizer: on mgc.finalizers
+ * @span: the object's span
+ * @offset: the object's offset in the span
+ * @kind: MGC_SPECIAL_*
+ * @fn: for a finalizer: the function, opaque to the kernel
+ * @arg: and its argument
+ *
+ * Under mheap.lock.
+ */
+struct mgc_special {
+	struct mgc_special *next;
+	struct list_head node;
+	struct mspan *span;
+	u32 offset;
+	u8 kind;
+	u64 fn;
+	u64 arg;
+};
+
+int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
+		    u64 fn, u64 arg);
+int mgc_special_remove(struct mheap *h, struct mspan *s, u32 offset, u8 kind);
+void mgc_special_free_object(struct mheap *h, struct mspan *s, u32 offset);
+void mgc_special_free_span(struct mheap *h, struct mspan *s);
+void mgc_special_sweep(struct mheap *h, struct mspan *s);
+unsigned int mgc_finq_take(struct mheap *h, struct list_head *taken,
+			   struct gcheap_final *out, unsigned int max);
+void mgc_finq_finish(struct mheap *h, struct list_head *taken,
+		     unsigned int n, bool delivered);
+bool mgc_finq_ready(struct mheap *h);
+void mgc_finq_destroy(struct mheap *h);
+int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f);
 
 /* sweep.c */
 void mgc_terminate_mark(struct mheap *h);

@@ -512,6 +512,160 @@ static void mgc_test_hard_goal(struct kunit *test)
 	mutex_unlock(&h->lock);
 }
 
+static int mgc_test_finalizer(struct mheap *h, u64 addr, u64 fn, u64 arg)
+{
+	struct gcheap_finalizer f = {
+		.size = sizeof(f), .addr = addr, .fn = fn, .arg = arg,
+	};
+
+	return mgc_op_finalizer(h, &f);
+}
+
+static unsigned int mgc_test_take(struct mheap *h, struct gcheap_final *recs,
+				  unsigned int max)
+{
+	LIST_HEAD(taken);
+	unsigned int n = mgc_finq_take(h, &taken, recs, max);
+
+	mgc_finq_finish(h, &taken, n, true);
+	return n;
+}
+
+/* The specials list: sorted by offset, one finalizer per object, errors. */
+static void mgc_test_specials(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_free fr = { .size = sizeof(fr) };
+	struct mgc_special *sp;
+	u64 obj[4], prev = 0;
+	struct mspan *s;
+	unsigned int i;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 4, obj);
+	/* Out of order; the list keeps them by offset. */
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[2], 0x100, 2), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[0], 0x100, 0), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[3], 0x100, 3), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[1], 0x100, 1), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[1], 0x200, 1), -EEXIST);
+	mutex_lock(&h->lock);
+	s = mheap_span_of_addr(h, obj[0]);
+	for (i = 0, sp = s->specials; sp; sp = sp->next, i++) {
+		KUNIT_EXPECT_TRUE(test, i == 0 || sp->offset > prev);
+		KUNIT_EXPECT_EQ(test, sp->arg, (u64)i);
+		prev = sp->offset;
+	}
+	KUNIT_EXPECT_EQ(test, i, 4u);
+	KUNIT_EXPECT_EQ(test, h->gc.nfinalizers, 4ULL);
+	mutex_unlock(&h->lock);
+
+	/* Removing, and freeing the object, take it off. */
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[2], 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[2], 0, 0), -ENOENT);
+	fr.addr = obj[3];
+	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &fr), 0);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, h->gc.nfinalizers, 2ULL);
+	mutex_unlock(&h->lock);
+
+	/* Bad input. */
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[0] + 8, 0x100, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[3], 0x100, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, h->arena_base - 64, 0x100, 0),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, h->arena_base +
+						 (MHEAP_TEST_ARENA - 64), 0x100, 0),
+			-ENOENT);
+	{
+		struct gcheap_finalizer f = {
+			.size = sizeof(f), .flags = 1, .addr = obj[0], .fn = 1,
+		};
+
+		KUNIT_EXPECT_EQ(test, mgc_op_finalizer(h, &f), -EINVAL);
+	}
+}
+
+/*
+ * Go's finalizer semantics: an unreachable object with a finalizer is
+ * queued once and survives, with what it references, one more cycle; a
+ * finalizer that stores the object resurrects it; a cycle of finalizers is
+ * never finalized.
+ */
+static void mgc_test_finalizers(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_final recs[4];
+	u64 a[6], root = 0;
+	struct gcheap_gc g;
+	LIST_HEAD(taken);
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 6, a);
+	/* a0 (finalizer) -> a1; a2 <-> a3, both with finalizers; a4 -> a4. */
+	mgc_test_poke(test, h, a[0], a[1]);
+	mgc_test_poke(test, h, a[2], a[3]);
+	mgc_test_poke(test, h, a[3], a[2]);
+	mgc_test_poke(test, h, a[4] + 8, a[4]);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[0], 0xf0, 0xa0), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[2], 0xf2, 0xa2), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[3], 0xf3, 0xa3), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[4], 0xf4, 0xa4), 0);
+
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	/* Only a0 is queued; a0 and a1 live on; a5 (no finalizer) is gone. */
+	KUNIT_EXPECT_TRUE(test, mgc_finq_ready(h));
+	KUNIT_ASSERT_EQ(test, mgc_test_take(h, recs, 4), 1u);
+	KUNIT_EXPECT_EQ(test, recs[0].addr, a[0]);
+	KUNIT_EXPECT_EQ(test, recs[0].fn, 0xf0ULL);
+	KUNIT_EXPECT_EQ(test, recs[0].arg, 0xa0ULL);
+	KUNIT_EXPECT_EQ(test, recs[0].kind, (u32)GCHEAP_FINAL_FINALIZER);
+	KUNIT_EXPECT_FALSE(test, mgc_finq_ready(h));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[0]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[1]));
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[5]));
+
+	/* The finalizer stores a0 in a root: resurrected, not queued again. */
+	root = a[0];
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_EXPECT_FALSE(test, mgc_finq_ready(h));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[0]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[1]));
+	/* Dropped again: freed, with no finalizer left to run. */
+	root = 0;
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_EXPECT_FALSE(test, mgc_finq_ready(h));
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[0]));
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[1]));
+	/* The cycle and the self-reference: kept, never finalized (Go). */
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[2]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[3]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[4]));
+
+	/* Breaking the self-reference lets a4 be finalized. */
+	mgc_test_poke(test, h, a[4] + 8, 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_take(h, recs, 4), 1u);
+	KUNIT_EXPECT_EQ(test, recs[0].addr, a[4]);
+
+	/* Records not delivered go back first, in order. */
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[2], 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[3], 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[2], 0xf2, 2), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[3], 0xf3, 3), 0);
+	mgc_test_poke(test, h, a[3], 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	/* a2 -> a3 only: a2 queued, a3 reached from it; then a3. */
+	KUNIT_ASSERT_EQ(test, mgc_finq_take(h, &taken, recs, 4), 1u);
+	KUNIT_EXPECT_EQ(test, recs[0].addr, a[2]);
+	mgc_finq_finish(h, &taken, 1, false);
+	KUNIT_EXPECT_TRUE(test, list_empty(&taken));
+	KUNIT_ASSERT_EQ(test, mgc_test_take(h, recs, 4), 1u);
+	KUNIT_EXPECT_EQ(test, recs[0].addr, a[2]);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_take(h, recs, 4), 1u);
+	KUNIT_EXPECT_EQ(test, recs[0].addr, a[3]);
+	KUNIT_EXPECT_EQ(test, recs[0].arg, 3ULL);
+}
+
 static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_roots_and_interior),
 	KUNIT_CASE(mgc_test_graph),
@@ -523,6 +677,8 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_concurrent),
 	KUNIT_CASE(mgc_test_concurrent_defer),
 	KUNIT_CASE(mgc_test_hard_goal),
+	KUNIT_CASE(mgc_test_specials),
+	KUNIT_CASE(mgc_test_finalizers),
 	{}
 };
 

@@ -86,6 +86,9 @@ void mgc_sweep_span(struct mheap *h, struct mspan *s)
 	s->sweepgen = h->gc.sweepgen - 1;
 	list_del(&s->list);
 	h->gc.unswept--;
+	/* Finalizers of dead objects are queued, and the objects kept. */
+	if (s->specials)
+		mgc_special_sweep(h, s);
 
 	if (mspan_is_large(s)) {
 		if (!test_bit(0, s->gcmarkbits)) {

@@ -135,6 +135,7 @@ enum mspan_state {
  * @cachefree: while @cached: the slots handed out free
  * @cachefreed: while @cached: handed-out slots freed through the fd before
  *	the span came back
+ * @specials: records attached to its objects, sorted by offset (mgc/special.c)
  *
  * All fields are protected by mheap.lock; a concurrent mark's worker reads
  * them without it (see mgc/mark.c for why that is safe).
@@ -157,6 +158,7 @@ struct mspan {
 	unsigned long *gcmarkbits;
 	unsigned long *cachefree;
 	unsigned long *cachefreed;
+	struct mgc_special *specials;
 };
 
 static inline unsigned int mspan_sizeclass(const struct mspan *s)
@@ -215,6 +217,7 @@ struct mcentral {
 
 struct mheap_arena;
 struct mgc_mark;
+struct mgc_special;
 
 /**
  * struct mgc - the collector's state of one heap, protected by mheap.lock
@@ -252,6 +255,11 @@ struct mgc_mark;
  * @bg_active: the worker scans without mheap.lock (set under the lock,
  *	cleared by the worker without it)
  * @bg_stop: the mark's end wants the worker to stop scanning
+ * @finalizers: every finalizer special (struct mgc_special.node)
+ * @nfinalizers: entries of @finalizers
+ * @finq: finalizer records queued for the program to read
+ * @finq_len: entries of @finq (read without the lock by poll)
+ * @finq_added: records were queued since the front end last woke readers
  */
 struct mgc {
 	u32 sweepgen;
@@ -284,6 +292,11 @@ struct mgc {
 	u64 start_stw_ns;
 	bool bg_active;
 	bool bg_stop;
+	struct list_head finalizers;
+	u64 nfinalizers;
+	struct list_head finq;
+	u32 finq_len;
+	bool finq_added;
 };
 
 /**

@@ -25,7 +25,8 @@ static_assert(MHEAP_NUM_CLASSES <= 256 / 2, "span class must fit a u8");
 void mheap_op_api(struct mheap *h, struct gcheap_api *a)
 {
 	a->api_version = GCHEAP_API_VERSION;
-	a->features = GCHEAP_FEATURE_CACHED_SPANS | GCHEAP_FEATURE_FREE_LOOKUP;
+	a->features = GCHEAP_FEATURE_CACHED_SPANS | GCHEAP_FEATURE_FREE_LOOKUP |
+		      GCHEAP_FEATURE_FINALIZERS;
 	mheap_lock(h);
 	a->arena_base = h->arena_base;
 	a->arena_size = h->arena_pages << MHEAP_PAGE_SHIFT;
@@ -220,6 +221,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		list_del(&s->list);
 		h->large_frees++;
 		h->large_bytes -= mspan_bytes(s);
+		mgc_special_free_object(h, s, 0);
 		mheap_free_span(h, s);
 		goto out;
 	}
@@ -239,6 +241,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 
 		mheap_arena_clear(h, f->addr - h->arena_base, s->elemsize);
 		__clear_bit(idx, s->allocbits);
+		mgc_special_free_object(h, s, off);
 		/* A concurrent mark may have marked it. */
 		if (h->gc.phase == MGC_PHASE_MARK)
 			mgc_mark_unmark(h, s, idx);
@@ -249,11 +252,13 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 			mcentral_object_freed(h, s, was_full);
 	} else if (s->cached && test_bit(idx, s->cachefree)) {
 		/* Handed out; whether it was used is settled at uncache. */
-		if (__test_and_set_bit(idx, s->cachefreed))
+		if (__test_and_set_bit(idx, s->cachefreed)) {
 			ret = -EALREADY;
-		else
+		} else {
+			mgc_special_free_object(h, s, off);
 			mheap_arena_clear(h, f->addr - h->arena_base,
 					  s->elemsize);
+		}
 	} else {
 		ret = -EALREADY;
 	}

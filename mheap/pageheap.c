@@ -291,6 +291,7 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 
 static void mheap_free_span_now(struct mheap *h, struct mspan *s, bool touched)
 {
+	mgc_special_free_span(h, s);
 	mspan_release_bits(s);
 	s->cached = false;
 	s->spanclass = 0;
@@ -432,12 +433,13 @@ out:
 	return ret;
 }
 
-static void mheap_destroy_list(struct list_head *head)
+static void mheap_destroy_list(struct mheap *h, struct list_head *head)
 {
 	struct mspan *s, *tmp;
 
 	list_for_each_entry_safe(s, tmp, head, list) {
 		list_del(&s->list);
+		mgc_special_free_span(h, s);
 		mspan_destroy(s);
 	}
 }
@@ -452,20 +454,20 @@ void mheap_destroy(struct mheap *h)
 	unsigned int i;
 
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
-		mheap_destroy_list(&h->central[i].partial);
-		mheap_destroy_list(&h->central[i].full);
-		mheap_destroy_list(&h->central[i].empty);
-		mheap_destroy_list(&h->central[i].cached);
-		mheap_destroy_list(&h->central[i].unswept);
+		mheap_destroy_list(h, &h->central[i].partial);
+		mheap_destroy_list(h, &h->central[i].full);
+		mheap_destroy_list(h, &h->central[i].empty);
+		mheap_destroy_list(h, &h->central[i].cached);
+		mheap_destroy_list(h, &h->central[i].unswept);
 	}
-	mheap_destroy_list(&h->large);
-	mheap_destroy_list(&h->large_unswept);
-	mheap_destroy_list(&h->deferred);
-	mheap_destroy_list(&h->retired);
+	mheap_destroy_list(h, &h->large);
+	mheap_destroy_list(h, &h->large_unswept);
+	mheap_destroy_list(h, &h->deferred);
+	mheap_destroy_list(h, &h->retired);
 	mgc_destroy(h);
 	for (i = 0; i < MHEAP_FREE_LISTS; i++)
-		mheap_destroy_list(&h->free[i]);
-	mheap_destroy_list(&h->free_large);
+		mheap_destroy_list(h, &h->free[i]);
+	mheap_destroy_list(h, &h->free_large);
 	if (h->spanmap) {
 		for (c = 0; c < h->nchunks; c++)
 			kvfree(h->spanmap[c]);

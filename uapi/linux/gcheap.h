@@ -129,6 +129,7 @@ enum {
 	GCHEAP_CMD_ROOTS,
 	GCHEAP_CMD_GC,
 	GCHEAP_CMD_GC_CONFIG,
+	GCHEAP_CMD_FINALIZER,
 };
 
 /**
@@ -169,6 +170,8 @@ struct gcheap_api {
 #define GCHEAP_FEATURE_CACHED_SPANS	_BITULL(0)
 /* Explicit free and object lookup (GCHEAP_IOC_FREE, GCHEAP_IOC_LOOKUP). */
 #define GCHEAP_FEATURE_FREE_LOOKUP	_BITULL(1)
+/* Finalizers (GCHEAP_IOC_FINALIZER) and their queue, read() from the fd. */
+#define GCHEAP_FEATURE_FINALIZERS	_BITULL(2)
 
 /**
  * struct gcheap_size_class - one row of the size-class table
@@ -566,5 +569,75 @@ struct gcheap_gc_config {
 };
 
 #define GCHEAP_IOC_GC_CONFIG _IO(GCHEAP_TYPE, GCHEAP_CMD_GC_CONFIG)
+
+/**
+ * struct gcheap_finalizer - GCHEAP_IOC_FINALIZER: set or remove an object's
+ *	finalizer
+ * @size: sizeof(struct gcheap_finalizer)
+ * @flags: 0
+ * @addr: the object's base address (as gcheap_lookup() gives it)
+ * @fn: the finalizer, opaque to the kernel; 0 removes the object's one
+ * @arg: its argument, opaque to the kernel
+ *
+ * Go's runtime.SetFinalizer: an object has one finalizer at most. Once a
+ * collection finds the object unreachable, it queues a record of it
+ * (struct gcheap_final) for the program to read from the heap's fd, and
+ * removes the finalizer. The object, and everything it references, survive
+ * that collection: they stay allocated until a later collection finds them
+ * unreachable again, so a finalizer that stores the object somewhere
+ * reachable resurrects it. Everything reachable from an object with a
+ * finalizer is kept while the finalizer is set, so objects in a cycle of
+ * finalizers (an object that reaches itself, too) are never finalized nor
+ * collected, as in Go. Freeing an object (GCHEAP_IOC_FREE) removes its
+ * finalizer.
+ *
+ * The queue holds GCHEAP_FINAL_QUEUE_MAX records. When it is full, an
+ * unreachable object keeps its finalizer and stays allocated until a
+ * collection finds room: nothing is dropped.
+ *
+ * Errors: EINVAL (flags or reserved bits, or @addr inside an object but not
+ * its start), ENOENT (@addr is in no allocated object; or @fn is 0 and the
+ * object has no finalizer), EEXIST (the object has a finalizer already),
+ * ENOMEM, ENXIO (no arena yet).
+ */
+struct gcheap_finalizer {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 fn;
+	__aligned_u64 arg;
+};
+
+#define GCHEAP_IOC_FINALIZER _IO(GCHEAP_TYPE, GCHEAP_CMD_FINALIZER)
+
+/* Records queued at most per heap. */
+#define GCHEAP_FINAL_QUEUE_MAX	65536
+
+/* struct gcheap_final's kind */
+#define GCHEAP_FINAL_FINALIZER	1
+
+/**
+ * struct gcheap_final - a record read() from the heap's fd
+ * @addr: the object
+ * @fn: its finalizer, as set
+ * @arg: its argument
+ * @kind: GCHEAP_FINAL_FINALIZER
+ * @__reserved: 0
+ *
+ * read() returns as many whole records as fit in the buffer and are
+ * queued, at least one: it blocks while none is, unless the fd is
+ * O_NONBLOCK or the read is RWF_NOWAIT (EAGAIN then). poll() and epoll
+ * report EPOLLIN while records are queued. Each record is read once, by one
+ * reader; one that cannot be copied out is queued again (EFAULT). Errors:
+ * EINVAL (a buffer shorter than one record), EAGAIN, EINTR, EFAULT, EPERM
+ * (another process).
+ */
+struct gcheap_final {
+	__aligned_u64 addr;
+	__aligned_u64 fn;
+	__aligned_u64 arg;
+	__u32 kind;
+	__u32 __reserved;
+};
 
 #endif /* _UAPI_LINUX_GCHEAP_H */
