@@ -960,11 +960,15 @@ static void final_run(const struct gcheap_final *recs, int n)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (recs[i].kind == GCHEAP_FINAL_FINALIZER)
 			((gcheap_finalizer_fn)(uintptr_t)recs[i].fn)(
 				(void *)(uintptr_t)recs[i].addr,
 				(void *)(uintptr_t)recs[i].arg);
+		else if (recs[i].kind == GCHEAP_FINAL_CLEANUP)
+			((gcheap_cleanup_fn)(uintptr_t)recs[i].fn)(
+				(void *)(uintptr_t)recs[i].arg);
+	}
 }
 
 /*
@@ -1007,14 +1011,15 @@ static void final_thread_once(void)
 	pthread_attr_destroy(&attr);
 }
 
-GCHEAP_EXPORT int gcheap_register_finalizer(void *obj, gcheap_finalizer_fn fn,
-					     void *arg)
+/* GCHEAP_IOC_FINALIZER for an object; then the thread, if one was set. */
+static int special_set(void *obj, uint32_t flags, uintptr_t fn, void *arg)
 {
 	static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
 	struct gcheap_finalizer f = {
 		.size = sizeof(f),
+		.flags = flags,
 		.addr = (uintptr_t)obj,
-		.fn = (uintptr_t)fn,
+		.fn = fn,
 		.arg = (uintptr_t)arg,
 	};
 	struct tc_span *s;
@@ -1044,6 +1049,21 @@ GCHEAP_EXPORT int gcheap_register_finalizer(void *obj, gcheap_finalizer_fn fn,
 fail:
 	errno = err;
 	return -1;
+}
+
+GCHEAP_EXPORT int gcheap_register_finalizer(void *obj, gcheap_finalizer_fn fn,
+					     void *arg)
+{
+	return special_set(obj, 0, (uintptr_t)fn, arg);
+}
+
+GCHEAP_EXPORT int gcheap_add_cleanup(void *obj, gcheap_cleanup_fn fn, void *arg)
+{
+	if (!fn) {
+		errno = EINVAL;
+		return -1;
+	}
+	return special_set(obj, GCHEAP_FINALIZER_CLEANUP, (uintptr_t)fn, arg);
 }
 
 GCHEAP_EXPORT int gcheap_run_finalizers(void)

@@ -371,14 +371,40 @@ typedef void (*gcheap_finalizer_fn)(void *obj, void *arg);
 int gcheap_register_finalizer(void *obj, gcheap_finalizer_fn fn, void *arg);
 
 /**
- * gcheap_run_finalizers() - run the finalizers queued so far, in the
- *	calling thread
+ * typedef gcheap_cleanup_fn - a cleanup: called with the argument given
+ *	with it, after its object was freed
+ */
+typedef void (*gcheap_cleanup_fn)(void *arg);
+
+/**
+ * gcheap_add_cleanup() - run a function once an object has been freed
+ * @obj: the start of an object of the heap
+ * @fn: the cleanup; not NULL
+ * @arg: passed to @fn; it must not be @obj or reach it, or the object
+ *	never becomes unreachable
+ *
+ * Go 1.24's runtime.AddCleanup: an object has any number of cleanups; they
+ * keep nothing alive and never see the object, which is freed by the time
+ * they run, each once, in the order they were added, on the same thread as
+ * finalizers (see gcheap_register_finalizer()). An object with a finalizer
+ * is finalized first. gcheap_free() of the object drops its cleanups.
+ *
+ * Return: 0, or -1 with errno set: EINVAL (@fn NULL, or @obj inside an
+ * object), ENOENT (@obj is not an allocated object of the heap), ENOMEM,
+ * EPERM (a forked child), the errno of a failed set-up.
+ */
+int gcheap_add_cleanup(void *obj, gcheap_cleanup_fn fn, void *arg);
+
+/**
+ * gcheap_run_finalizers() - run the finalizers and cleanups queued so far,
+ *	in the calling thread
  *
  * For programs that run finalizers themselves (GCHEAP_FINALIZER_THREAD=0),
  * when they like, or when gcheap_fd() polls readable. Safe beside the
  * library's thread: each queued finalizer runs once, in one thread.
  *
- * Return: finalizers run (0 if none was queued), or -1 with errno set.
+ * Return: finalizers and cleanups run (0 if none was queued), or -1 with
+ * errno set.
  */
 int gcheap_run_finalizers(void);
 

@@ -133,6 +133,7 @@ void mgc_clear_marks(struct mheap *h);
 
 /* special.c */
 #define MGC_SPECIAL_FINALIZER	1
+#define MGC_SPECIAL_CLEANUP	2
 
 /**
  * struct mgc_special - a record attached to an object (Go's special)

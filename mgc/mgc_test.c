@@ -578,7 +578,7 @@ static void mgc_test_specials(struct kunit *test)
 			-ENOENT);
 	{
 		struct gcheap_finalizer f = {
-			.size = sizeof(f), .flags = 1, .addr = obj[0], .fn = 1,
+			.size = sizeof(f), .flags = 2, .addr = obj[0], .fn = 1,
 		};
 
 		KUNIT_EXPECT_EQ(test, mgc_op_finalizer(h, &f), -EINVAL);
@@ -666,6 +666,63 @@ static void mgc_test_finalizers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, recs[0].arg, 3ULL);
 }
 
+static int mgc_test_cleanup(struct mheap *h, u64 addr, u64 fn, u64 arg)
+{
+	struct gcheap_finalizer f = {
+		.size = sizeof(f), .flags = GCHEAP_FINALIZER_CLEANUP,
+		.addr = addr, .fn = fn, .arg = arg,
+	};
+
+	return mgc_op_finalizer(h, &f);
+}
+
+/*
+ * Cleanups: any number, in order, queued when the object is freed, keeping
+ * nothing alive; after the finalizer, if there is one.
+ */
+static void mgc_test_cleanups(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_final recs[8];
+	u64 a[3], root = 0;
+	struct gcheap_gc g;
+	unsigned int i;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 3, a);
+	/* a0 -> a1; cleanups on a0 (three) and a1 (one); a2 has both kinds. */
+	mgc_test_poke(test, h, a[0], a[1]);
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, mgc_test_cleanup(h, a[0], 0xc0, i), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_cleanup(h, a[1], 0xc1, 10), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_cleanup(h, a[2], 0xc2, 20), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[2], 0xf2, 21), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_cleanup(h, a[0], 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mgc_test_cleanup(h, a[0] + 8, 0xc0, 0), -EINVAL);
+
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	/* a0 and a1 are freed, their cleanups queued; a2 is finalized first. */
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[0]));
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[1]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[2]));
+	KUNIT_ASSERT_EQ(test, mgc_test_take(h, recs, 8), 5u);
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ(test, recs[i].kind, (u32)GCHEAP_FINAL_CLEANUP);
+		KUNIT_EXPECT_EQ(test, recs[i].arg, (u64)i);
+		KUNIT_EXPECT_EQ(test, recs[i].addr, a[0]);
+	}
+	KUNIT_EXPECT_EQ(test, recs[3].arg, 10ULL);
+	KUNIT_EXPECT_EQ(test, recs[4].kind, (u32)GCHEAP_FINAL_FINALIZER);
+	KUNIT_EXPECT_EQ(test, recs[4].arg, 21ULL);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[2]));
+	KUNIT_ASSERT_EQ(test, mgc_test_take(h, recs, 8), 1u);
+	KUNIT_EXPECT_EQ(test, recs[0].kind, (u32)GCHEAP_FINAL_CLEANUP);
+	KUNIT_EXPECT_EQ(test, recs[0].arg, 20ULL);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, h->gc.nfinalizers, 0ULL);
+	mutex_unlock(&h->lock);
+}
+
 static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_roots_and_interior),
 	KUNIT_CASE(mgc_test_graph),
@@ -679,6 +736,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_hard_goal),
 	KUNIT_CASE(mgc_test_specials),
 	KUNIT_CASE(mgc_test_finalizers),
+	KUNIT_CASE(mgc_test_cleanups),
 	{}
 };
 

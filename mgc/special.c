@@ -2,7 +2,7 @@
 /*
  * Specials: records attached to an object, kept per span sorted by offset,
  * as Go's mheap.go keeps them (addspecial, removespecial, freespecial).
- * Finalizers are the kind so far.
+ * Finalizers and cleanups are the kinds so far.
  *
  * A finalizer keeps what its object references alive: the mark scans the
  * words of every object with a finalizer as roots, without marking the
@@ -10,7 +10,10 @@
  * finds the object unmarked, the finalizer is queued for the program
  * (mgc.finq, read from the fd) and the object is marked, so it survives
  * this cycle with everything it reaches; the special goes, so the next
- * cycle that finds it unreachable frees it.
+ * cycle that finds it unreachable frees it. Cleanups keep nothing alive:
+ * when sweeping frees an object, its cleanups are queued. A finalizer comes
+ * first on the list (kinds are ordered), so an object being finalized keeps
+ * its cleanups for the sweep that frees it.
  *
  * All of it is under mheap.lock. The concurrent mark's worker, which runs
  * without the lock, never looks at specials: the scans of finalizer objects
@@ -69,16 +72,23 @@ static void special_unlink(struct mheap *h, struct mgc_special **p)
  * @fn: for a finalizer: the function
  * @arg: and its argument
  *
- * Return: 0, -EEXIST if the object has one of @kind, -ENOMEM.
+ * A finalizer is one per object; cleanups go after those the object has.
+ *
+ * Return: 0, -EEXIST if the object has a finalizer and @kind is one, -ENOMEM.
  */
 int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 		    u64 fn, u64 arg)
 {
-	struct mgc_special **p = special_link(s, offset, kind), *sp;
+	struct mgc_special **p, *sp;
 
 	lockdep_assert_held(&h->lock);
-	if (*p && (*p)->offset == offset && (*p)->kind == kind)
-		return -EEXIST;
+	if (kind == MGC_SPECIAL_CLEANUP) {
+		p = special_link(s, offset, kind + 1);
+	} else {
+		p = special_link(s, offset, kind);
+		if (*p && (*p)->offset == offset && (*p)->kind == kind)
+			return -EEXIST;
+	}
 	sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
 	if (!sp)
 		return -ENOMEM;
@@ -142,24 +152,40 @@ void mgc_special_free_span(struct mheap *h, struct mspan *s)
 		special_unlink(h, &s->specials);
 }
 
-/* Queue a finalizer's record; false if the queue is full or memory ran out. */
+/*
+ * Queue the records of @n specials from *@p on, all of one object, and
+ * unlink them; all or none, so that an object's cleanups never run while it
+ * is kept. Return: false if the queue has no room or memory ran out.
+ */
 static bool special_queue(struct mheap *h, struct mspan *s,
-			  const struct mgc_special *sp)
+			  struct mgc_special **p, unsigned int n)
 {
-	struct mgc_final_rec *r;
+	struct mgc_final_rec *r, *tmp;
+	struct mgc_special *sp = *p;
+	LIST_HEAD(recs);
+	unsigned int i;
 
-	if (h->gc.finq_len >= GCHEAP_FINAL_QUEUE_MAX)
+	if (h->gc.finq_len + n > GCHEAP_FINAL_QUEUE_MAX)
 		return false;
-	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
-	if (!r)
-		return false;
-	r->rec.addr = mheap_span_base(h, s) + sp->offset;
-	r->rec.fn = sp->fn;
-	r->rec.arg = sp->arg;
-	r->rec.kind = GCHEAP_FINAL_FINALIZER;
-	list_add_tail(&r->node, &h->gc.finq);
-	WRITE_ONCE(h->gc.finq_len, h->gc.finq_len + 1);
+	for (i = 0; i < n; i++, sp = sp->next) {
+		r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+		if (!r) {
+			list_for_each_entry_safe(r, tmp, &recs, node)
+				kfree(r);
+			return false;
+		}
+		r->rec.addr = mheap_span_base(h, s) + sp->offset;
+		r->rec.fn = sp->fn;
+		r->rec.arg = sp->arg;
+		r->rec.kind = sp->kind == MGC_SPECIAL_CLEANUP ?
+			      GCHEAP_FINAL_CLEANUP : GCHEAP_FINAL_FINALIZER;
+		list_add_tail(&r->node, &recs);
+	}
+	list_splice_tail(&recs, &h->gc.finq);
+	WRITE_ONCE(h->gc.finq_len, h->gc.finq_len + n);
 	h->gc.finq_added = true;
+	while (n--)
+		special_unlink(h, p);
 	return true;
 }
 
@@ -169,10 +195,11 @@ static bool special_queue(struct mheap *h, struct mspan *s,
  * @s: the span, its mark bits those of the mark that ended
  *
  * A finalizer of an unmarked object is queued and the object marked, so
- * that it and what it references survive this sweep; should the queue be
- * full, the finalizer stays and the object survives until a sweep finds
- * room. Specials of slots not allocated (an object given up in a cached
- * span) go.
+ * that it and what it references survive this sweep; the cleanups of an
+ * object still unmarked then are queued, all together, and it is freed.
+ * Should the queue be full, the specials stay and the object survives until
+ * a sweep finds room. Specials of slots not allocated (an object given up
+ * in a cached span) go.
  */
 void mgc_special_sweep(struct mheap *h, struct mspan *s)
 {
@@ -180,22 +207,28 @@ void mgc_special_sweep(struct mheap *h, struct mspan *s)
 
 	lockdep_assert_held(&h->lock);
 	while (*p) {
-		struct mgc_special *sp = *p;
+		struct mgc_special *sp = *p, *q;
 		u32 idx = mspan_is_large(s) ? 0 : sp->offset / s->elemsize;
+		u8 kind = sp->kind;	/* queueing frees sp */
+		unsigned int n = 1;
 
 		if (!test_bit(idx, s->allocbits)) {
 			special_unlink(h, p);
 			continue;
 		}
-		if (test_bit(idx, s->gcmarkbits)) {
-			p = &sp->next;
+		if (kind == MGC_SPECIAL_CLEANUP)
+			for (q = sp->next; q && q->offset == sp->offset; q = q->next)
+				n++;
+		if (!test_bit(idx, s->gcmarkbits) && special_queue(h, s, p, n)) {
+			/* A finalized object lives on; one cleaned up is freed. */
+			if (kind == MGC_SPECIAL_FINALIZER)
+				__set_bit(idx, s->gcmarkbits);
 			continue;
 		}
+		/* Live, or kept until the queue has room. */
 		__set_bit(idx, s->gcmarkbits);
-		if (special_queue(h, s, sp))
-			special_unlink(h, p);
-		else
-			p = &sp->next;
+		while (n--)
+			p = &(*p)->next;
 	}
 }
 
@@ -294,7 +327,8 @@ int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f)
 	u64 off, idx;
 	int ret;
 
-	if (f->flags)
+	if (f->flags & ~GCHEAP_FINALIZER_CLEANUP ||
+	    (f->flags & GCHEAP_FINALIZER_CLEANUP && !f->fn))
 		return -EINVAL;
 	mheap_lock(h);
 	ret = -ENXIO;
@@ -318,7 +352,10 @@ int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f)
 	ret = -EINVAL;
 	if (off != idx * s->elemsize)
 		goto out;
-	if (f->fn)
+	if (f->flags & GCHEAP_FINALIZER_CLEANUP)
+		ret = mgc_special_add(h, s, off, MGC_SPECIAL_CLEANUP, f->fn,
+				      f->arg);
+	else if (f->fn)
 		ret = mgc_special_add(h, s, off, MGC_SPECIAL_FINALIZER, f->fn,
 				      f->arg);
 	else

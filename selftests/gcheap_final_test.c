@@ -348,4 +348,40 @@ TEST(bad_input)
 	global_root = n;
 }
 
+static volatile int cleaned, cleaned_alive;
+static uintptr_t cleaned_obj;
+
+/* Runs after its object was freed: the heap no longer knows it. */
+static void cleanup(void *arg)
+{
+	if (gcheap_base(gh_unhide(cleaned_obj)))
+		cleaned_alive++;
+	__atomic_fetch_add(&cleaned, (int)(uintptr_t)arg, __ATOMIC_SEQ_CST);
+}
+
+TEST(cleanups_after_free)
+{
+	struct node *n;
+	int i;
+
+	manual();
+	n = gcheap_malloc(sizeof(*n));
+	ASSERT_NE(NULL, n);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, gcheap_add_cleanup(n, cleanup, (void *)(uintptr_t)(1 << i)));
+	cleaned_obj = gh_hide(n);
+	n = NULL;
+	errno = 0;
+	EXPECT_EQ(-1, gcheap_add_cleanup(&cleaned_obj, cleanup, NULL));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, gcheap_add_cleanup(gh_unhide(cleaned_obj), NULL, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(3, gcheap_run_finalizers());
+	EXPECT_EQ(7, cleaned);
+	EXPECT_EQ(0, cleaned_alive);
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(0, gcheap_run_finalizers());
+}
+
 TEST_HARNESS_MAIN

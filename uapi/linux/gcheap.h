@@ -572,12 +572,22 @@ struct gcheap_gc_config {
 
 /**
  * struct gcheap_finalizer - GCHEAP_IOC_FINALIZER: set or remove an object's
- *	finalizer
+ *	finalizer, or add a cleanup
  * @size: sizeof(struct gcheap_finalizer)
- * @flags: 0
+ * @flags: 0, or GCHEAP_FINALIZER_CLEANUP
  * @addr: the object's base address (as gcheap_lookup() gives it)
  * @fn: the finalizer, opaque to the kernel; 0 removes the object's one
  * @arg: its argument, opaque to the kernel
+ *
+ * With GCHEAP_FINALIZER_CLEANUP, a cleanup is added instead (Go 1.24's
+ * runtime.AddCleanup): an object has any number, @fn may not be 0, and
+ * they neither keep the object nor what it references alive. Once a
+ * collection frees the object, a record of each (kind
+ * GCHEAP_FINAL_CLEANUP, in the order they were added) is queued; the
+ * object is gone by then, so it cannot be resurrected. An object that also
+ * has a finalizer is finalized first; its cleanups are queued when it is
+ * freed after that. Should the queue be full, the object stays allocated
+ * until a collection finds room for its cleanups.
  *
  * Go's runtime.SetFinalizer: an object has one finalizer at most. Once a
  * collection finds the object unreachable, it queues a record of it
@@ -595,10 +605,10 @@ struct gcheap_gc_config {
  * unreachable object keeps its finalizer and stays allocated until a
  * collection finds room: nothing is dropped.
  *
- * Errors: EINVAL (flags or reserved bits, or @addr inside an object but not
- * its start), ENOENT (@addr is in no allocated object; or @fn is 0 and the
- * object has no finalizer), EEXIST (the object has a finalizer already),
- * ENOMEM, ENXIO (no arena yet).
+ * Errors: EINVAL (unknown flags, @fn 0 with GCHEAP_FINALIZER_CLEANUP, or
+ * @addr inside an object but not its start), ENOENT (@addr is in no
+ * allocated object; or @fn is 0 and the object has no finalizer), EEXIST
+ * (the object has a finalizer already), ENOMEM, ENXIO (no arena yet).
  */
 struct gcheap_finalizer {
 	__u32 size;
@@ -610,18 +620,22 @@ struct gcheap_finalizer {
 
 #define GCHEAP_IOC_FINALIZER _IO(GCHEAP_TYPE, GCHEAP_CMD_FINALIZER)
 
+/* gcheap_finalizer.flags: add a cleanup, not a finalizer */
+#define GCHEAP_FINALIZER_CLEANUP	_BITUL(0)
+
 /* Records queued at most per heap. */
 #define GCHEAP_FINAL_QUEUE_MAX	65536
 
 /* struct gcheap_final's kind */
 #define GCHEAP_FINAL_FINALIZER	1
+#define GCHEAP_FINAL_CLEANUP	2
 
 /**
  * struct gcheap_final - a record read() from the heap's fd
- * @addr: the object
- * @fn: its finalizer, as set
+ * @addr: the object (for a cleanup: where it was; it is freed)
+ * @fn: its finalizer or cleanup, as set
  * @arg: its argument
- * @kind: GCHEAP_FINAL_FINALIZER
+ * @kind: GCHEAP_FINAL_FINALIZER or GCHEAP_FINAL_CLEANUP
  * @__reserved: 0
  *
  * read() returns as many whole records as fit in the buffer and are
