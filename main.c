@@ -323,6 +323,26 @@ static int gcheap_gc_read_roots(struct gcheap_heap *heap,
 	return 0;
 }
 
+/*
+ * Links in root memory whose objects the collection found unreachable are
+ * cleared here, in the heap's own process, outside mheap.lock (the
+ * collector leaves them in mgc.link_clears). Returns how many could not
+ * be written: their page is gone, which is the program's business.
+ */
+static unsigned int gcheap_clear_root_links(struct gcheap_heap *heap)
+{
+	unsigned int i, n, bad = 0;
+	u64 *addrs;
+
+	mheap_lock(&heap->mh);
+	n = mgc_links_pending(&heap->mh, &addrs);
+	mutex_unlock(&heap->mh.lock);
+	for (i = 0; i < n; i++)
+		bad += !!put_user(0ULL, (u64 __user *)(uintptr_t)addrs[i]);
+	kvfree(addrs);
+	return bad;
+}
+
 static int gcheap_ioctl_gc(struct gcheap_ucmd *ucmd)
 {
 	struct gcheap_heap *heap = ucmd->heap;
@@ -344,6 +364,7 @@ static int gcheap_ioctl_gc(struct gcheap_ucmd *ucmd)
 	mmap_read_lock(heap->mm);
 	ret = mgc_op_gc(&heap->mh, g, roots, n);
 	mmap_read_unlock(heap->mm);
+	gcheap_clear_root_links(heap);
 	kvfree(buf);
 	kvfree(roots);
 	kvfree(ranges);
@@ -367,6 +388,11 @@ static int gcheap_ioctl_finalizer(struct gcheap_ucmd *ucmd)
 	return mgc_op_finalizer(&ucmd->heap->mh, ucmd->cmd);
 }
 
+static int gcheap_ioctl_link(struct gcheap_ucmd *ucmd)
+{
+	return mgc_op_link(&ucmd->heap->mh, ucmd->cmd);
+}
+
 union gcheap_ucmd_buffer {
 	struct gcheap_api api;
 	struct gcheap_size_classes size_classes;
@@ -379,6 +405,7 @@ union gcheap_ucmd_buffer {
 	struct gcheap_gc gc;
 	struct gcheap_gc_config gc_config;
 	struct gcheap_finalizer finalizer;
+	struct gcheap_link link;
 };
 
 struct gcheap_ioctl_op {
@@ -422,6 +449,8 @@ static const struct gcheap_ioctl_op gcheap_ioctl_ops[] = {
 			struct gcheap_gc_config, gctrace),
 	GCHEAP_IOCTL_OP(GCHEAP_IOC_FINALIZER, gcheap_ioctl_finalizer,
 			struct gcheap_finalizer, arg),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_LINK, gcheap_ioctl_link, struct gcheap_link,
+			obj),
 };
 
 static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,

@@ -44,6 +44,7 @@
 #include <unistd.h>
 #include <linux/kernel.h>
 #include <linux/errno.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <hosted/hosted.h>
 #include "mheap.h"
@@ -531,6 +532,24 @@ static void direct_read_root(void *dst, u64 src, u64 len)
 	}
 }
 
+/* main.c's gcheap_clear_root_links(): a word that cannot be written stays. */
+static void direct_clear_root_links(void)
+{
+	unsigned int i, n;
+	u64 *addrs, zero = 0;
+
+	mutex_lock(&direct->heap.lock);
+	n = mgc_links_pending(&direct->heap, &addrs);
+	mutex_unlock(&direct->heap.lock);
+	for (i = 0; i < n; i++) {
+		struct iovec local = { &zero, sizeof(zero) };
+		struct iovec remote = { (void *)(uintptr_t)addrs[i], sizeof(zero) };
+
+		process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+	}
+	kvfree(addrs);
+}
+
 /*
  * Memory for a collection's roots. The library calls GC with the world
  * stopped, and a stopped thread may hold a lock of malloc(): mmap() takes
@@ -623,6 +642,7 @@ static int direct_op_gc(struct gcheap_gc *ug)
 	ret = mgc_op_gc(&direct->heap, &g, roots, n);
 	if (!ret && (g.out_flags & GCHEAP_GC_MARKING))
 		direct_marker_queue();
+	direct_clear_root_links();
 	direct_unmap_buf(buf, total ?: 8);
 	direct_unmap_buf(roots, (n ?: 1) * sizeof(*roots));
 	direct_unmap_buf(ranges, (n ?: 1) * sizeof(*ranges));
@@ -750,6 +770,23 @@ static int direct_op_finalizer(struct gcheap_finalizer *uf)
 int gcheap_sys_finalizer(struct gcheap_finalizer *f)
 {
 	return DIRECT_SYSCALL(direct_op_finalizer(f));
+}
+
+static int direct_op_link(struct gcheap_link *ul)
+{
+	struct gcheap_link l;
+	int ret = direct_enter();
+
+	if (!ret)
+		ret = DIRECT_COPY_IN(l, ul, obj);
+	if (ret)
+		return ret;
+	return direct_leave(mgc_op_link(&direct->heap, &l), __func__);
+}
+
+int gcheap_sys_link(struct gcheap_link *l)
+{
+	return DIRECT_SYSCALL(direct_op_link(l));
 }
 
 /* One non-blocking read of the queue, as main.c's read_iter. */

@@ -1066,6 +1066,65 @@ GCHEAP_EXPORT int gcheap_add_cleanup(void *obj, gcheap_cleanup_fn fn, void *arg)
 	return special_set(obj, GCHEAP_FINALIZER_CLEANUP, (uintptr_t)fn, arg);
 }
 
+/* ================ Weak references ================ */
+
+struct gcheap_weak {
+	void *obj;
+};
+
+static int link_set(void **link, void *obj, uint32_t flags)
+{
+	struct gcheap_link l = {
+		.size = sizeof(l),
+		.flags = flags,
+		.link = (uintptr_t)link,
+		.obj = (uintptr_t)obj,
+	};
+	int err = heap_check();
+
+	if (!err)
+		err = -gcheap_sys_link(&l);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+GCHEAP_EXPORT int gcheap_register_disappearing_link(void **link, void *obj)
+{
+	return link_set(link, obj, 0);
+}
+
+GCHEAP_EXPORT int gcheap_unregister_disappearing_link(void **link)
+{
+	return link_set(link, NULL, GCHEAP_LINK_REMOVE);
+}
+
+GCHEAP_EXPORT gcheap_weak_t *gcheap_weak_make(void *obj)
+{
+	/* Noscan: its word must not keep the object. */
+	struct gcheap_weak *w = gcheap_malloc_atomic(sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->obj = obj;
+	if (gcheap_register_disappearing_link(&w->obj, obj)) {
+		int err = errno;
+
+		gcheap_free(w);
+		errno = err;
+		return NULL;
+	}
+	return w;
+}
+
+GCHEAP_EXPORT void *gcheap_weak_get(gcheap_weak_t *w)
+{
+	/* Read once: the collector clears it with the world stopped. */
+	return __atomic_load_n(&w->obj, __ATOMIC_RELAXED);
+}
+
 GCHEAP_EXPORT int gcheap_run_finalizers(void)
 {
 	struct gcheap_final recs[FINAL_BATCH];

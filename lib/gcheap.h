@@ -408,6 +408,64 @@ int gcheap_add_cleanup(void *obj, gcheap_cleanup_fn fn, void *arg);
  */
 int gcheap_run_finalizers(void);
 
+/* ================ Weak references ================ */
+
+/**
+ * gcheap_register_disappearing_link() - clear a pointer once its object dies
+ * @link: a pointer-sized word, in an object of the heap or in registered
+ *	root memory (the data and bss, or gcheap_add_roots()); not on a stack
+ * @obj: the start of an object of the heap
+ *
+ * bdwgc's GC_general_register_disappearing_link(): once a collection finds
+ * @obj unreachable, the kernel writes NULL to @link. The word at @link is
+ * scanned as any other, so a weak link lies in memory from
+ * gcheap_malloc_atomic() or holds the pointer disguised (a root's word
+ * always is scanned); gcheap_weak_make() does the former. Links are cleared before finalizers are queued, so a
+ * finalizer that resurrects @obj finds its links cleared (as Go's weak
+ * pointers). The registration is dropped with the object holding @link,
+ * and with @obj if it is freed explicitly (@link is then left as it is).
+ *
+ * Return: 0, or -1 with errno set: EINVAL (@link misaligned, or neither in
+ * an object of the heap nor in root memory; @obj inside an object), ENOENT
+ * (@obj is not an allocated object), EEXIST (@link is registered already),
+ * ENOMEM, EPERM (a forked child).
+ */
+int gcheap_register_disappearing_link(void **link, void *obj);
+
+/**
+ * gcheap_unregister_disappearing_link() - forget a link's registration
+ * @link: as registered
+ *
+ * Return: 0, or -1 with errno set: ENOENT (@link is not registered),
+ * EINVAL, EPERM.
+ */
+int gcheap_unregister_disappearing_link(void **link);
+
+/**
+ * typedef gcheap_weak_t - a weak pointer (Go's weak.Pointer): an object of
+ *	the heap the program holds like any other
+ */
+typedef struct gcheap_weak gcheap_weak_t;
+
+/**
+ * gcheap_weak_make() - make a weak pointer to an object
+ * @obj: the start of an object of the heap
+ *
+ * Return: the weak pointer, a small object of the heap (collected when the
+ * program drops it), or NULL with errno set as
+ * gcheap_register_disappearing_link() does, or ENOMEM.
+ */
+gcheap_weak_t *gcheap_weak_make(void *obj);
+
+/**
+ * gcheap_weak_get() - the object of a weak pointer
+ * @w: from gcheap_weak_make()
+ *
+ * Return: the object, now held strongly by the caller, or NULL once a
+ * collection found it unreachable.
+ */
+void *gcheap_weak_get(gcheap_weak_t *w);
+
 /* ================ Garbage collection ================ */
 
 /**

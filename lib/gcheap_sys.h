@@ -130,6 +130,14 @@ int gcheap_sys_gc_config(struct gcheap_gc_config *c);
 int gcheap_sys_finalizer(struct gcheap_finalizer *f);
 
 /**
+ * gcheap_sys_link() - GCHEAP_IOC_LINK
+ * @l: the link and its object, or the link to remove
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_link(struct gcheap_link *l);
+
+/**
  * gcheap_sys_read_final() - read records of the finalizer queue
  * @recs: room for @n records
  * @n: at least 1

@@ -141,6 +141,11 @@ int gcheap_sys_finalizer(struct gcheap_finalizer *f)
 	return gcheap_sys_ioctl(GCHEAP_IOC_FINALIZER, f);
 }
 
+int gcheap_sys_link(struct gcheap_link *l)
+{
+	return gcheap_sys_ioctl(GCHEAP_IOC_LINK, l);
+}
+
 int gcheap_sys_read_final(struct gcheap_final *recs, unsigned int n,
 			  bool wait)
 {

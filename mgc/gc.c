@@ -63,6 +63,7 @@ void mgc_init(struct mheap *h)
 	h->gc.created_ns = mgc_now_ns();
 	INIT_LIST_HEAD(&h->gc.finalizers);
 	INIT_LIST_HEAD(&h->gc.finq);
+	INIT_LIST_HEAD(&h->gc.links);
 }
 
 /**
@@ -76,6 +77,8 @@ void mgc_destroy(struct mheap *h)
 	mgc_mark_end(h, NULL);
 	mgc_mark_free_spare(h);
 	mgc_finq_destroy(h);
+	kvfree(h->gc.link_clears);
+	h->gc.link_clears = NULL;
 	h->gc.phase = MGC_PHASE_OFF;
 	mutex_unlock(&h->lock);
 	kfree(h->gc.roots);
@@ -232,6 +235,8 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	u64 t0 = mgc_now_ns(), pause;
 	unsigned int slot;
 
+	/* With the mark bits final, before sweeping queues finalizers. */
+	mgc_links_mark_end(h);
 	mgc_terminate_mark(h);
 	h->gc.heap_live = res->traced_bytes;
 	h->gc.alloc_since = 0;

@@ -134,16 +134,18 @@ void mgc_clear_marks(struct mheap *h);
 /* special.c */
 #define MGC_SPECIAL_FINALIZER	1
 #define MGC_SPECIAL_CLEANUP	2
+#define MGC_SPECIAL_LINK	3
 
 /**
  * struct mgc_special - a record attached to an object (Go's special)
  * @next: the next of its span's list, sorted by offset then kind
- * @node: for a finalizer: on mgc.finalizers
+ * @node: for a finalizer: on mgc.finalizers; for a link: on mgc.links
  * @span: the object's span
  * @offset: the object's offset in the span
  * @kind: MGC_SPECIAL_*
- * @fn: for a finalizer: the function, opaque to the kernel
- * @arg: and its argument
+ * @fn: for a finalizer or cleanup: the function, opaque to the kernel; for
+ *	a link: the link's address
+ * @arg: and its argument; for a link: 1 if it lies in root memory
  *
  * Under mheap.lock.
  */
@@ -160,6 +162,7 @@ struct mgc_special {
 int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 		    u64 fn, u64 arg);
 int mgc_special_remove(struct mheap *h, struct mspan *s, u32 offset, u8 kind);
+int mgc_special_remove_one(struct mheap *h, struct mgc_special *sp);
 void mgc_special_free_object(struct mheap *h, struct mspan *s, u32 offset);
 void mgc_special_free_span(struct mheap *h, struct mspan *s);
 void mgc_special_sweep(struct mheap *h, struct mspan *s);
@@ -170,6 +173,10 @@ void mgc_finq_finish(struct mheap *h, struct list_head *taken,
 bool mgc_finq_ready(struct mheap *h);
 void mgc_finq_destroy(struct mheap *h);
 int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f);
+int mgc_op_link(struct mheap *h, const struct gcheap_link *l);
+void mgc_links_free_holder(struct mheap *h, u64 addr, u64 len);
+void mgc_links_mark_end(struct mheap *h);
+unsigned int mgc_links_pending(struct mheap *h, u64 **addrs);
 
 /* sweep.c */
 void mgc_terminate_mark(struct mheap *h);

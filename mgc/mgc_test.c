@@ -8,6 +8,7 @@
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
+#include <linux/mm.h>
 #include <linux/string.h>
 #include "../mheap/mheap_test.h"
 #include "mgc.h"
@@ -723,6 +724,105 @@ static void mgc_test_cleanups(struct kunit *test)
 	mutex_unlock(&h->lock);
 }
 
+static int mgc_test_link(struct mheap *h, u64 link, u64 obj, u32 flags)
+{
+	struct gcheap_link l = {
+		.size = sizeof(l), .flags = flags, .link = link, .obj = obj,
+	};
+
+	return mgc_op_link(h, &l);
+}
+
+static u64 mgc_test_word(struct mheap *h, u64 addr)
+{
+	const u64 *p = mheap_arena_peek(h, (addr - h->arena_base) >> PAGE_SHIFT);
+
+	return p ? p[(addr & ~PAGE_MASK) / 8] : 0;
+}
+
+static unsigned int mgc_test_nlinks(struct mheap *h)
+{
+	struct mgc_special *sp;
+	unsigned int n = 0;
+
+	mutex_lock(&h->lock);
+	list_for_each_entry(sp, &h->gc.links, node)
+		n++;
+	mutex_unlock(&h->lock);
+	return n;
+}
+
+/*
+ * Disappearing links: cleared when their object dies, in the arena at once
+ * and in root memory by the front end; forgotten with the object holding
+ * them; cleared before a finalizer is queued; errors.
+ */
+static void mgc_test_links(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_roots r = { .size = sizeof(r), .lo = 0x1000, .hi = 0x2000 };
+	struct gcheap_free fr = { .size = sizeof(fr) };
+	struct gcheap_final recs[2];
+	u64 a[8], b[3], root[2];
+	struct gcheap_gc g;
+	unsigned int n;
+	u64 *addrs;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 8, a);
+	/* Links in noscan objects: their words keep nothing alive. */
+	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 3, b);
+	KUNIT_ASSERT_EQ(test, mgc_op_roots(h, &r), 0);
+	/* b1 holds a link to a0; b2 (dying) holds one to a3; a root one to a4. */
+	mgc_test_poke(test, h, b[1], a[0]);
+	mgc_test_poke(test, h, b[2] + 8, a[3]);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, b[1], a[0], 0), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, b[2] + 8, a[3], 0), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, 0x1008, a[4], 0), 0);
+	/* a5 has a finalizer and a link from a root. */
+	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, a[5], 0xf5, 5), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, 0x1010, a[5], 0), 0);
+
+	/* Errors. */
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, b[1], a[0], 0), -EEXIST);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, a[6] + 4, a[0], 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, 0x3000, a[0], 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, a[6], a[0] + 8, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, a[6], 0x3000, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, a[6], a[0], 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, a[6], 0, GCHEAP_LINK_REMOVE),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, a[6], a[0], 0), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, a[6], 0, GCHEAP_LINK_REMOVE), 0);
+	/* Freeing the object holding a link forgets it. */
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, a[7], a[0], 0), 0);
+	fr.addr = a[7];
+	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &fr), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_nlinks(h), 4u);
+
+	/* Roots: b1 and a3. */
+	root[0] = b[1];
+	root[1] = a[3];
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, root, 2, 0, &g), 0);
+	/* a0 died: its link in b1 was cleared; b2 died: its link forgotten. */
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[0]));
+	KUNIT_EXPECT_EQ(test, mgc_test_word(h, b[1]), 0ULL);
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, b[2]));
+	KUNIT_EXPECT_EQ(test, mgc_test_word(h, b[2] + 8), a[3]);
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[3]));
+	/* a4 and a5 died: their root links are the front end's to clear. */
+	mutex_lock(&h->lock);
+	n = mgc_links_pending(h, &addrs);
+	mutex_unlock(&h->lock);
+	KUNIT_ASSERT_EQ(test, n, 2u);
+	KUNIT_EXPECT_EQ(test, addrs[0] + addrs[1], 0x1008ULL + 0x1010ULL);
+	kvfree(addrs);
+	/* Cleared before the finalizer was queued; a5 lives on for it. */
+	KUNIT_ASSERT_EQ(test, mgc_test_take(h, recs, 2), 1u);
+	KUNIT_EXPECT_EQ(test, recs[0].addr, a[5]);
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[5]));
+	KUNIT_EXPECT_EQ(test, mgc_test_nlinks(h), 0u);
+}
+
 static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_roots_and_interior),
 	KUNIT_CASE(mgc_test_graph),
@@ -737,6 +837,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_specials),
 	KUNIT_CASE(mgc_test_finalizers),
 	KUNIT_CASE(mgc_test_cleanups),
+	KUNIT_CASE(mgc_test_links),
 	{}
 };
 

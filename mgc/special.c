@@ -24,6 +24,7 @@
 #include <linux/errno.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include "mgc.h"
 
@@ -59,6 +60,9 @@ static void special_unlink(struct mheap *h, struct mgc_special **p)
 	if (sp->kind == MGC_SPECIAL_FINALIZER) {
 		list_del(&sp->node);
 		h->gc.nfinalizers--;
+	} else if (sp->kind == MGC_SPECIAL_LINK) {
+		list_del(&sp->node);
+		h->gc.nroot_links -= sp->arg;
 	}
 	kfree(sp);
 }
@@ -82,7 +86,7 @@ int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 	struct mgc_special **p, *sp;
 
 	lockdep_assert_held(&h->lock);
-	if (kind == MGC_SPECIAL_CLEANUP) {
+	if (kind != MGC_SPECIAL_FINALIZER) {
 		p = special_link(s, offset, kind + 1);
 	} else {
 		p = special_link(s, offset, kind);
@@ -102,6 +106,9 @@ int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 	if (kind == MGC_SPECIAL_FINALIZER) {
 		list_add_tail(&sp->node, &h->gc.finalizers);
 		h->gc.nfinalizers++;
+	} else if (kind == MGC_SPECIAL_LINK) {
+		list_add_tail(&sp->node, &h->gc.links);
+		h->gc.nroot_links += arg;
 	}
 	return 0;
 }
@@ -122,6 +129,24 @@ int mgc_special_remove(struct mheap *h, struct mspan *s, u32 offset, u8 kind)
 	lockdep_assert_held(&h->lock);
 	if (!*p || (*p)->offset != offset || (*p)->kind != kind)
 		return -ENOENT;
+	special_unlink(h, p);
+	return 0;
+}
+
+/**
+ * mgc_special_remove_one() - detach a special found by other means
+ * @h: the heap, mheap.lock held
+ * @sp: the special
+ *
+ * Return: 0.
+ */
+int mgc_special_remove_one(struct mheap *h, struct mgc_special *sp)
+{
+	struct mgc_special **p = &sp->span->specials;
+
+	lockdep_assert_held(&h->lock);
+	while (*p != sp)
+		p = &(*p)->next;
 	special_unlink(h, p);
 	return 0;
 }
@@ -216,8 +241,14 @@ void mgc_special_sweep(struct mheap *h, struct mspan *s)
 			special_unlink(h, p);
 			continue;
 		}
+		/* Links were settled when the mark ended. */
+		if (kind == MGC_SPECIAL_LINK) {
+			p = &sp->next;
+			continue;
+		}
 		if (kind == MGC_SPECIAL_CLEANUP)
-			for (q = sp->next; q && q->offset == sp->offset; q = q->next)
+			for (q = sp->next; q && q->offset == sp->offset &&
+			     q->kind == MGC_SPECIAL_CLEANUP; q = q->next)
 				n++;
 		if (!test_bit(idx, s->gcmarkbits) && special_queue(h, s, p, n)) {
 			/* A finalized object lives on; one cleaned up is freed. */
@@ -314,6 +345,43 @@ void mgc_finq_destroy(struct mheap *h)
 	h->gc.finq_len = 0;
 }
 
+/*
+ * The allocated object holding @addr, a handed-out slot of a cached span
+ * included: its span (swept) and offset. Return: 0, -ENOENT (no allocated
+ * object there), -EINVAL (inside one, and @base says @addr must start it).
+ */
+static int special_slot(struct mheap *h, u64 addr, bool base,
+			struct mspan **sp, u32 *offset)
+{
+	struct mspan *s = mheap_span_of_addr(h, addr);
+	u64 off, idx;
+
+	if (s) {
+		mgc_ensure_swept(h, s);
+		s = mheap_span_of_addr(h, addr);
+	}
+	if (!s || s->state != MSPAN_INUSE)
+		return -ENOENT;
+	off = addr - mheap_span_base(h, s);
+	idx = mspan_is_large(s) ? 0 : off / s->elemsize;
+	if (idx >= s->nelems ||
+	    !(test_bit(idx, s->allocbits) ||
+	      (s->cached && test_bit(idx, s->cachefree) &&
+	       !test_bit(idx, s->cachefreed))))
+		return -ENOENT;
+	if (base && off != idx * s->elemsize)
+		return -EINVAL;
+	*sp = s;
+	*offset = off;
+	return 0;
+}
+
+static int special_object(struct mheap *h, u64 addr, struct mspan **sp,
+			  u32 *offset)
+{
+	return special_slot(h, addr, true, sp, offset);
+}
+
 /**
  * mgc_op_finalizer() - GCHEAP_IOC_FINALIZER
  * @h: the heap
@@ -324,7 +392,7 @@ void mgc_finq_destroy(struct mheap *h)
 int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f)
 {
 	struct mspan *s;
-	u64 off, idx;
+	u32 off;
 	int ret;
 
 	if (f->flags & ~GCHEAP_FINALIZER_CLEANUP ||
@@ -334,23 +402,8 @@ int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f)
 	ret = -ENXIO;
 	if (!h->arena_base)
 		goto out;
-	s = mheap_span_of_addr(h, f->addr);
-	if (s) {
-		mgc_ensure_swept(h, s);
-		s = mheap_span_of_addr(h, f->addr);
-	}
-	ret = -ENOENT;
-	if (!s || s->state != MSPAN_INUSE)
-		goto out;
-	off = f->addr - mheap_span_base(h, s);
-	idx = mspan_is_large(s) ? 0 : off / s->elemsize;
-	if (idx >= s->nelems ||
-	    !(test_bit(idx, s->allocbits) ||
-	      (s->cached && test_bit(idx, s->cachefree) &&
-	       !test_bit(idx, s->cachefreed))))
-		goto out;
-	ret = -EINVAL;
-	if (off != idx * s->elemsize)
+	ret = special_object(h, f->addr, &s, &off);
+	if (ret)
 		goto out;
 	if (f->flags & GCHEAP_FINALIZER_CLEANUP)
 		ret = mgc_special_add(h, s, off, MGC_SPECIAL_CLEANUP, f->fn,
@@ -363,4 +416,188 @@ int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f)
 out:
 	mutex_unlock(&h->lock);
 	return ret;
+}
+
+/* ================ disappearing links ================ */
+
+static struct mgc_special *link_find(struct mheap *h, u64 link)
+{
+	struct mgc_special *sp;
+
+	list_for_each_entry(sp, &h->gc.links, node)
+		if (sp->fn == link)
+			return sp;
+	return NULL;
+}
+
+/* Whether [@addr, @addr + 8) lies in registered root memory. */
+static bool link_in_roots(struct mheap *h, u64 addr)
+{
+	u32 i;
+
+	for (i = 0; i < h->gc.nroots; i++)
+		if (addr >= h->gc.roots[i].lo && addr + 8 <= h->gc.roots[i].hi)
+			return true;
+	return false;
+}
+
+/* Whether @addr is in the arena, in an allocated object (its slot: @hs, @hidx). */
+static bool link_holder(struct mheap *h, u64 addr, struct mspan **hs, u32 *hidx)
+{
+	struct mspan *s = mheap_span_of_addr(h, addr);
+	u64 off;
+
+	if (!s || s->state != MSPAN_INUSE)
+		return false;
+	off = addr - mheap_span_base(h, s);
+	*hidx = mspan_is_large(s) ? 0 : off / s->elemsize;
+	*hs = s;
+	return *hidx < s->nelems && test_bit(*hidx, s->allocbits);
+}
+
+static bool link_in_arena(struct mheap *h, u64 addr)
+{
+	return addr >= h->arena_base &&
+	       addr - h->arena_base < (h->arena_pages << MHEAP_PAGE_SHIFT);
+}
+
+/**
+ * mgc_op_link() - GCHEAP_IOC_LINK
+ * @h: the heap
+ * @l: the request
+ *
+ * Return: 0 or the errors documented with struct gcheap_link.
+ */
+int mgc_op_link(struct mheap *h, const struct gcheap_link *l)
+{
+	struct mgc_special *old;
+	struct mspan *s, *hs;
+	u32 off, hoff;
+	bool in_roots;
+	int ret;
+
+	if (l->flags & ~GCHEAP_LINK_REMOVE || l->link & 7)
+		return -EINVAL;
+	mheap_lock(h);
+	ret = -ENXIO;
+	if (!h->arena_base)
+		goto out;
+	old = link_find(h, l->link);
+	if (l->flags & GCHEAP_LINK_REMOVE) {
+		ret = -ENOENT;
+		if (old)
+			ret = mgc_special_remove_one(h, old);
+		goto out;
+	}
+	ret = special_object(h, l->obj, &s, &off);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	in_roots = !link_in_arena(h, l->link) && link_in_roots(h, l->link);
+	if (!in_roots && (!link_in_arena(h, l->link) ||
+			  special_slot(h, l->link, false, &hs, &hoff)))
+		goto out;
+	ret = -EEXIST;
+	if (old)
+		goto out;
+	ret = mgc_special_add(h, s, off, MGC_SPECIAL_LINK, l->link, in_roots);
+out:
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+/**
+ * mgc_links_free_holder() - an object was freed: links inside it are
+ *	forgotten, as its slot may hold another object soon
+ * @h: the heap, mheap.lock held
+ * @addr: the object
+ * @len: its size
+ */
+void mgc_links_free_holder(struct mheap *h, u64 addr, u64 len)
+{
+	struct mgc_special *sp, *tmp;
+
+	lockdep_assert_held(&h->lock);
+	list_for_each_entry_safe(sp, tmp, &h->gc.links, node)
+		if (sp->fn >= addr && sp->fn - addr < len)
+			mgc_special_remove_one(h, sp);
+}
+
+/**
+ * mgc_links_mark_end() - clear the links of objects the mark found
+ *	unreachable (bdwgc's GC_clear_disappearing_links)
+ * @h: the heap, mheap.lock held, the mark bits final, nothing swept yet
+ *
+ * A link in the arena is written at once, through the kernel's view; one in
+ * root memory is left in mgc.link_clears for the front end to write, since
+ * user memory is not touched under mheap.lock. Registrations whose link
+ * lies in an object about to be freed, or in root memory no longer
+ * registered, are forgotten. Should there be no memory for the list, a
+ * target whose root link could not be cleared is kept for this cycle.
+ */
+void mgc_links_mark_end(struct mheap *h)
+{
+	struct mgc_special *sp, *tmp;
+	struct mspan *hs;
+	u32 hidx;
+
+	lockdep_assert_held(&h->lock);
+	kvfree(h->gc.link_clears);
+	h->gc.link_clears = NULL;
+	h->gc.nlink_clears = 0;
+	if (list_empty(&h->gc.links))
+		return;
+	if (h->gc.nroot_links)
+		h->gc.link_clears = kvmalloc_array(h->gc.nroot_links, sizeof(u64),
+						   GFP_KERNEL_ACCOUNT);
+	list_for_each_entry_safe(sp, tmp, &h->gc.links, node) {
+		struct mspan *s = sp->span;
+		u32 idx = mspan_is_large(s) ? 0 : sp->offset / s->elemsize;
+		u64 link = sp->fn;
+
+		if (sp->arg) {
+			if (!link_in_roots(h, link)) {
+				mgc_special_remove_one(h, sp);
+				continue;
+			}
+		} else if (!link_holder(h, link, &hs, &hidx) ||
+			   !test_bit(hidx, hs->gcmarkbits)) {
+			mgc_special_remove_one(h, sp);
+			continue;
+		}
+		if (test_bit(idx, s->gcmarkbits))
+			continue;
+		if (!sp->arg) {
+			u64 off = link - h->arena_base;
+
+			/* An unbacked page reads as 0 already. */
+			if (mheap_arena_peek(h, off >> PAGE_SHIFT))
+				mheap_arena_poke(h, off, 0);
+		} else if (h->gc.link_clears) {
+			h->gc.link_clears[h->gc.nlink_clears++] = link;
+		} else {
+			__set_bit(idx, s->gcmarkbits);
+			continue;
+		}
+		mgc_special_remove_one(h, sp);
+	}
+}
+
+/**
+ * mgc_links_pending() - the root-memory links the last mark's end left to
+ *	clear
+ * @h: the heap, mheap.lock held
+ * @addrs: out: their addresses, for the caller to kvfree()
+ *
+ * Return: how many.
+ */
+unsigned int mgc_links_pending(struct mheap *h, u64 **addrs)
+{
+	unsigned int n = h->gc.nlink_clears;
+
+	lockdep_assert_held(&h->lock);
+	*addrs = h->gc.link_clears;
+	h->gc.link_clears = NULL;
+	h->gc.nlink_clears = 0;
+	return n;
 }

@@ -260,6 +260,11 @@ struct mgc_special;
  * @finq: finalizer records queued for the program to read
  * @finq_len: entries of @finq (read without the lock by poll)
  * @finq_added: records were queued since the front end last woke readers
+ * @links: every disappearing link (struct mgc_special.node)
+ * @nroot_links: entries of @links in root memory
+ * @link_clears: after a mark's end, the root-memory links to clear, for the
+ *	front end to write outside mheap.lock (mgc_links_pending())
+ * @nlink_clears: entries of @link_clears
  */
 struct mgc {
 	u32 sweepgen;
@@ -297,6 +302,10 @@ struct mgc {
 	struct list_head finq;
 	u32 finq_len;
 	bool finq_added;
+	struct list_head links;
+	u64 nroot_links;
+	u64 *link_clears;
+	u32 nlink_clears;
 };
 
 /**

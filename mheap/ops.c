@@ -26,7 +26,7 @@ void mheap_op_api(struct mheap *h, struct gcheap_api *a)
 {
 	a->api_version = GCHEAP_API_VERSION;
 	a->features = GCHEAP_FEATURE_CACHED_SPANS | GCHEAP_FEATURE_FREE_LOOKUP |
-		      GCHEAP_FEATURE_FINALIZERS;
+		      GCHEAP_FEATURE_FINALIZERS | GCHEAP_FEATURE_LINKS;
 	mheap_lock(h);
 	a->arena_base = h->arena_base;
 	a->arena_size = h->arena_pages << MHEAP_PAGE_SHIFT;
@@ -222,6 +222,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		h->large_frees++;
 		h->large_bytes -= mspan_bytes(s);
 		mgc_special_free_object(h, s, 0);
+		mgc_links_free_holder(h, f->addr, mspan_bytes(s));
 		mheap_free_span(h, s);
 		goto out;
 	}
@@ -242,6 +243,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		mheap_arena_clear(h, f->addr - h->arena_base, s->elemsize);
 		__clear_bit(idx, s->allocbits);
 		mgc_special_free_object(h, s, off);
+		mgc_links_free_holder(h, f->addr, s->elemsize);
 		/* A concurrent mark may have marked it. */
 		if (h->gc.phase == MGC_PHASE_MARK)
 			mgc_mark_unmark(h, s, idx);
@@ -256,6 +258,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 			ret = -EALREADY;
 		} else {
 			mgc_special_free_object(h, s, off);
+			mgc_links_free_holder(h, f->addr, s->elemsize);
 			mheap_arena_clear(h, f->addr - h->arena_base,
 					  s->elemsize);
 		}

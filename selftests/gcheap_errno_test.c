@@ -101,7 +101,7 @@ TEST_F(unmapped, api_before_mmap)
 
 	EXPECT_EQ(GCHEAP_API_VERSION, a->api_version);
 	EXPECT_EQ(GCHEAP_FEATURE_CACHED_SPANS | GCHEAP_FEATURE_FREE_LOOKUP |
-		  GCHEAP_FEATURE_FINALIZERS, a->features);
+		  GCHEAP_FEATURE_FINALIZERS | GCHEAP_FEATURE_LINKS, a->features);
 	EXPECT_EQ(0, a->arena_base);
 	EXPECT_EQ(0, a->arena_size);
 	EXPECT_EQ(GCHEAP_PAGE_SIZE, a->page_size);
@@ -419,7 +419,7 @@ TEST_F(heap, unknown_ioctl)
 	const unsigned long cmds[] = {
 		_IO(GCHEAP_TYPE, 0),
 		_IO(GCHEAP_TYPE, GCHEAP_CMD_API - 1),
-		_IO(GCHEAP_TYPE, GCHEAP_CMD_FINALIZER + 1),
+		_IO(GCHEAP_TYPE, GCHEAP_CMD_LINK + 1),
 		_IO(GCHEAP_TYPE, 0xff),
 		_IO(GCHEAP_TYPE + 1, GCHEAP_CMD_API),
 		_IO('x', GCHEAP_CMD_STATS),

@@ -9,7 +9,9 @@
  * the fd is readable (poll, epoll) while records are queued, a reader
  * blocked in read() is woken by a collection, several readers share the
  * records with none delivered twice, a process killed while it reads and
- * collects leaves nothing behind; bad input gets its documented errno.
+ * collects leaves nothing behind; weak pointers and disappearing links in
+ * the arena and in root memory are cleared when their object dies, before
+ * its finalizer is queued; bad input gets its documented errno.
  *
  * Each test runs in a child process of its own (the harness forks), so each
  * has a fresh heap.
@@ -430,6 +432,113 @@ TEST(killed_mid_read)
 	EXPECT_TRUE(WIFSIGNALED(status)) TH_LOG("status %#x", status);
 	if (WIFSIGNALED(status))
 		EXPECT_EQ(SIGKILL, WTERMSIG(status));
+}
+
+static gcheap_weak_t *weak_global;
+static void *root_link;
+static volatile int weak_seen_in_finalizer = -1;
+
+static void finalizer_checks_weak(void *obj, void *arg)
+{
+	(void)obj;
+	(void)arg;
+	weak_seen_in_finalizer = gcheap_weak_get(weak_global) != NULL;
+}
+
+static GH_NOINLINE int make_weak(gcheap_finalizer_fn fn)
+{
+	struct node *n = gcheap_malloc(sizeof(*n));
+
+	if (!n)
+		return -1;
+	if (fn && gcheap_register_finalizer(n, fn, NULL))
+		return -1;
+	weak_global = gcheap_weak_make(n);
+	if (!weak_global || gcheap_weak_get(weak_global) != n)
+		return -1;
+	hidden[0] = gh_hide(n);
+	return 0;
+}
+
+/* Out of line, so that no register of the test keeps the object. */
+static GH_NOINLINE void hold_strongly(bool hold)
+{
+	global_root = hold ? gh_unhide(hidden[0]) : NULL;
+}
+
+static GH_NOINLINE bool weak_answers(void)
+{
+	return gcheap_weak_get(weak_global) == gh_unhide(hidden[0]);
+}
+
+TEST(weak_pointers)
+{
+	manual();
+	ASSERT_EQ(0, make_weak(NULL));
+	/* Held strongly: the weak pointer answers. */
+	hold_strongly(true);
+	ASSERT_EQ(0, collect());
+	EXPECT_TRUE(weak_answers());
+	/* Dropped: the weak pointer alone does not keep it. */
+	hold_strongly(false);
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(NULL, gcheap_weak_get(weak_global));
+	EXPECT_EQ(NULL, gcheap_base(gh_unhide(hidden[0])));
+}
+
+TEST(weak_cleared_before_finalizer)
+{
+	manual();
+	ASSERT_EQ(0, make_weak(finalizer_checks_weak));
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(NULL, gcheap_weak_get(weak_global));
+	EXPECT_EQ(1, gcheap_run_finalizers());
+	EXPECT_EQ(0, weak_seen_in_finalizer);
+}
+
+/* A root's word is scanned: it holds the pointer disguised. */
+static GH_NOINLINE int make_root_link(void)
+{
+	struct node *n = gcheap_malloc(sizeof(*n));
+
+	if (!n)
+		return -1;
+	root_link = (void *)gh_hide(n);
+	hidden[0] = gh_hide(n);
+	return gcheap_register_disappearing_link(&root_link, n);
+}
+
+/* The errors, out of line, so that no register of the test keeps @n. */
+static GH_NOINLINE void link_errors(struct __test_metadata *_metadata)
+{
+	struct node *n = gh_unhide(hidden[0]);
+	void *on_stack = NULL;
+
+	errno = 0;
+	EXPECT_EQ(-1, gcheap_register_disappearing_link(&root_link, n));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, gcheap_register_disappearing_link(&on_stack, n));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, gcheap_register_disappearing_link(
+			(void **)((char *)&global_root + 1), n));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, gcheap_register_disappearing_link((void **)&global_root,
+							(char *)n + 8));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, gcheap_unregister_disappearing_link((void **)&global_root));
+	EXPECT_EQ(ENOENT, errno);
+}
+
+TEST(links_in_roots_and_errors)
+{
+	manual();
+	ASSERT_EQ(0, make_root_link());
+	link_errors(_metadata);
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(NULL, root_link);
+	EXPECT_EQ(NULL, gcheap_base(gh_unhide(hidden[0])));
+	EXPECT_EQ(-1, gcheap_unregister_disappearing_link(&root_link));
+	EXPECT_EQ(ENOENT, errno);
 }
 
 TEST_HARNESS_MAIN

@@ -130,6 +130,7 @@ enum {
 	GCHEAP_CMD_GC,
 	GCHEAP_CMD_GC_CONFIG,
 	GCHEAP_CMD_FINALIZER,
+	GCHEAP_CMD_LINK,
 };
 
 /**
@@ -172,6 +173,8 @@ struct gcheap_api {
 #define GCHEAP_FEATURE_FREE_LOOKUP	_BITULL(1)
 /* Finalizers (GCHEAP_IOC_FINALIZER) and their queue, read() from the fd. */
 #define GCHEAP_FEATURE_FINALIZERS	_BITULL(2)
+/* Disappearing links (GCHEAP_IOC_LINK). */
+#define GCHEAP_FEATURE_LINKS		_BITULL(3)
 
 /**
  * struct gcheap_size_class - one row of the size-class table
@@ -622,6 +625,46 @@ struct gcheap_finalizer {
 
 /* gcheap_finalizer.flags: add a cleanup, not a finalizer */
 #define GCHEAP_FINALIZER_CLEANUP	_BITUL(0)
+
+/**
+ * struct gcheap_link - GCHEAP_IOC_LINK: register or remove a disappearing
+ *	link (bdwgc's GC_general_register_disappearing_link)
+ * @size: sizeof(struct gcheap_link)
+ * @flags: 0, or GCHEAP_LINK_REMOVE
+ * @link: address of a pointer-sized word, 8-byte aligned: inside an
+ *	allocated object of the heap, or inside registered root memory
+ *	(GCHEAP_IOC_ROOTS; the library registers the data and bss)
+ * @obj: the start of an allocated object of the heap; ignored with
+ *	GCHEAP_LINK_REMOVE
+ *
+ * When a collection finds @obj unreachable, the kernel writes 0 to @link
+ * and forgets the registration. The registration keeps nothing alive, but
+ * the word at @link is scanned like any other: a link meant to be weak
+ * lies in a noscan object (GCHEAP_ALLOC_NOSCAN, a noscan span class), or
+ * holds the pointer disguised, as bdwgc's HIDE_POINTER does. Links are
+ * cleared when the mark ends, before sweeping queues finalizers, so an
+ * object with a finalizer that resurrects it has its links cleared all the
+ * same (Go clears weak pointers before finalizers run). A registration
+ * whose link lies in an object that is freed (by a collection, or
+ * GCHEAP_IOC_FREE) is forgotten with it; so is one whose root memory was
+ * removed. Freeing @obj explicitly forgets its links without clearing them.
+ *
+ * Errors: EINVAL (flags or reserved bits, @link misaligned or neither in an
+ * allocated object nor in root memory, @obj inside an object but not its
+ * start), ENOENT (@obj is no allocated object; or, removing, @link is not
+ * registered), EEXIST (@link is registered already), ENOMEM, ENXIO.
+ */
+struct gcheap_link {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 link;
+	__aligned_u64 obj;
+};
+
+#define GCHEAP_IOC_LINK _IO(GCHEAP_TYPE, GCHEAP_CMD_LINK)
+
+/* gcheap_link.flags: remove the link's registration */
+#define GCHEAP_LINK_REMOVE	_BITUL(0)
 
 /* Records queued at most per heap. */
 #define GCHEAP_FINAL_QUEUE_MAX	65536
