@@ -2,7 +2,8 @@
 /*
  * Specials: records attached to an object, kept per span sorted by offset,
  * as Go's mheap.go keeps them (addspecial, removespecial, freespecial).
- * Finalizers and cleanups are the kinds so far.
+ * Kinds, in list order at one offset: finalizers, cleanups, disappearing
+ * links.
  *
  * A finalizer keeps what its object references alive: the mark scans the
  * words of every object with a finalizer as roots, without marking the
@@ -13,7 +14,9 @@
  * cycle that finds it unreachable frees it. Cleanups keep nothing alive:
  * when sweeping frees an object, its cleanups are queued. A finalizer comes
  * first on the list (kinds are ordered), so an object being finalized keeps
- * its cleanups for the sweep that frees it.
+ * its cleanups for the sweep that frees it. A link is attached to the
+ * object it points at and settled when the mark ends, before any sweep
+ * (mgc_links_mark_end()).
  *
  * All of it is under mheap.lock. The concurrent mark's worker, which runs
  * without the lock, never looks at specials: the scans of finalizer objects
