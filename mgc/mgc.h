@@ -146,6 +146,7 @@ void mgc_clear_marks(struct mheap *h);
  * @fn: for a finalizer or cleanup: the function, opaque to the kernel; for
  *	a link: the link's address
  * @arg: and its argument; for a link: 1 if it lies in root memory
+ * @holder: for a link in the arena: the span of the object holding it
  *
  * Under mheap.lock.
  */
@@ -157,6 +158,7 @@ struct mgc_special {
 	u8 kind;
 	u64 fn;
 	u64 arg;
+	struct mspan *holder;
 };
 
 int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
@@ -174,7 +176,8 @@ bool mgc_finq_ready(struct mheap *h);
 void mgc_finq_destroy(struct mheap *h);
 int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f);
 int mgc_op_link(struct mheap *h, const struct gcheap_link *l);
-void mgc_links_free_holder(struct mheap *h, u64 addr, u64 len);
+void mgc_links_free_holder(struct mheap *h, struct mspan *s, u64 addr,
+			   u64 len);
 void mgc_links_mark_end(struct mheap *h);
 unsigned int mgc_links_pending(struct mheap *h, u64 **addrs);
 

@@ -66,6 +66,8 @@ static void special_unlink(struct mheap *h, struct mgc_special **p)
 	} else if (sp->kind == MGC_SPECIAL_LINK) {
 		list_del(&sp->node);
 		h->gc.nroot_links -= sp->arg;
+		if (sp->holder)
+			sp->holder->links_held--;
 	}
 	kfree(sp);
 }
@@ -504,6 +506,12 @@ int mgc_op_link(struct mheap *h, const struct gcheap_link *l)
 	if (old)
 		goto out;
 	ret = mgc_special_add(h, s, off, MGC_SPECIAL_LINK, l->link, in_roots);
+	if (!ret && !in_roots) {
+		/* Counted against the span holding it: mgc_links_free_holder(). */
+		old = link_find(h, l->link);
+		old->holder = hs;
+		hs->links_held++;
+	}
 out:
 	mutex_unlock(&h->lock);
 	return ret;
@@ -513,14 +521,18 @@ out:
  * mgc_links_free_holder() - an object was freed: links inside it are
  *	forgotten, as its slot may hold another object soon
  * @h: the heap, mheap.lock held
+ * @s: its span
  * @addr: the object
  * @len: its size
  */
-void mgc_links_free_holder(struct mheap *h, u64 addr, u64 len)
+void mgc_links_free_holder(struct mheap *h, struct mspan *s, u64 addr,
+			   u64 len)
 {
 	struct mgc_special *sp, *tmp;
 
 	lockdep_assert_held(&h->lock);
+	if (!s->links_held)
+		return;
 	list_for_each_entry_safe(sp, tmp, &h->gc.links, node)
 		if (sp->fn >= addr && sp->fn - addr < len)
 			mgc_special_remove_one(h, sp);

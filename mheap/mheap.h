@@ -136,6 +136,8 @@ enum mspan_state {
  * @cachefreed: while @cached: handed-out slots freed through the fd before
  *	the span came back
  * @specials: records attached to its objects, sorted by offset (mgc/special.c)
+ * @links_held: disappearing links lying in its objects (so that freeing an
+ *	object of a span with none need not look for them)
  *
  * All fields are protected by mheap.lock; a concurrent mark's worker reads
  * them without it (see mgc/mark.c for why that is safe).
@@ -159,6 +161,7 @@ struct mspan {
 	unsigned long *cachefree;
 	unsigned long *cachefreed;
 	struct mgc_special *specials;
+	u32 links_held;
 };
 
 static inline unsigned int mspan_sizeclass(const struct mspan *s)

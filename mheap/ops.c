@@ -222,7 +222,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		h->large_frees++;
 		h->large_bytes -= mspan_bytes(s);
 		mgc_special_free_object(h, s, 0);
-		mgc_links_free_holder(h, f->addr, mspan_bytes(s));
+		mgc_links_free_holder(h, s, f->addr, mspan_bytes(s));
 		mheap_free_span(h, s);
 		goto out;
 	}
@@ -243,7 +243,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		mheap_arena_clear(h, f->addr - h->arena_base, s->elemsize);
 		__clear_bit(idx, s->allocbits);
 		mgc_special_free_object(h, s, off);
-		mgc_links_free_holder(h, f->addr, s->elemsize);
+		mgc_links_free_holder(h, s, f->addr, s->elemsize);
 		/* A concurrent mark may have marked it. */
 		if (h->gc.phase == MGC_PHASE_MARK)
 			mgc_mark_unmark(h, s, idx);
@@ -258,7 +258,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 			ret = -EALREADY;
 		} else {
 			mgc_special_free_object(h, s, off);
-			mgc_links_free_holder(h, f->addr, s->elemsize);
+			mgc_links_free_holder(h, s, f->addr, s->elemsize);
 			mheap_arena_clear(h, f->addr - h->arena_base,
 					  s->elemsize);
 		}
