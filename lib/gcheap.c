@@ -920,10 +920,13 @@ fail:
 	errno = err;
 }
 
-/* The live object holding @ptr: 0 and *@l filled, or a positive errno. */
-static int heap_lookup(const void *ptr, struct gcheap_lookup *l)
+/*
+ * Before the kernel is asked about an object at @addr: 0, or a positive
+ * errno (ENOENT: outside the arena, or a slot of our own cached span still
+ * free).
+ */
+static int heap_object_check(uintptr_t addr)
 {
-	uintptr_t addr = (uintptr_t)ptr;
 	struct tc_span *s;
 	unsigned int idx;
 	bool still_free;
@@ -942,8 +945,17 @@ static int heap_lookup(const void *ptr, struct gcheap_lookup *l)
 	s = tc_find(addr, &idx);
 	still_free = s && tc_slot_free(s, idx);
 	tc_leave();
-	if (still_free)
-		return ENOENT;
+	return still_free ? ENOENT : 0;
+}
+
+/* The live object holding @ptr: 0 and *@l filled, or a positive errno. */
+static int heap_lookup(const void *ptr, struct gcheap_lookup *l)
+{
+	uintptr_t addr = (uintptr_t)ptr;
+	int err = heap_object_check(addr);
+
+	if (err)
+		return err;
 	memset(l, 0, sizeof(*l));
 	l->size = sizeof(*l);
 	l->addr = addr;
@@ -1022,23 +1034,10 @@ static int special_set(void *obj, uint32_t flags, uintptr_t fn, void *arg)
 		.fn = fn,
 		.arg = (uintptr_t)arg,
 	};
-	struct tc_span *s;
-	unsigned int idx;
-	bool still_free;
 	int err;
 
-	err = heap_check();
+	err = heap_object_check(f.addr);
 	if (err)
-		goto fail;
-	err = ENOENT;
-	if (f.addr < gch_heap.arena_base || f.addr >= gch_heap.arena_end)
-		goto fail;
-	/* A slot of our own cached span still free holds no object. */
-	tc_enter();
-	s = tc_find(f.addr, &idx);
-	still_free = s && tc_slot_free(s, idx);
-	tc_leave();
-	if (still_free)
 		goto fail;
 	err = -gcheap_sys_finalizer(&f);
 	if (err)
