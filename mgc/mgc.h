@@ -162,7 +162,7 @@ struct mgc_special {
 };
 
 int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
-		    u64 fn, u64 arg);
+		    u64 fn, u64 arg, struct mspan *holder);
 int mgc_special_remove(struct mheap *h, struct mspan *s, u32 offset, u8 kind);
 int mgc_special_remove_one(struct mheap *h, struct mgc_special *sp);
 void mgc_special_free_object(struct mheap *h, struct mspan *s, u32 offset);

@@ -78,15 +78,18 @@ static void special_unlink(struct mheap *h, struct mgc_special **p)
  * @s: the object's span, in use
  * @offset: the object's offset in the span
  * @kind: MGC_SPECIAL_*
- * @fn: for a finalizer: the function
- * @arg: and its argument
+ * @fn: for a finalizer or cleanup: the function; for a link: its address
+ * @arg: and its argument; for a link: 1 if it lies in root memory
+ * @holder: for a link in the arena: the span of the object holding it,
+ *	which counts it (mspan.links_held); else NULL
  *
- * A finalizer is one per object; cleanups go after those the object has.
+ * A finalizer is one per object; cleanups and links go after those of
+ * their kind the object has.
  *
  * Return: 0, -EEXIST if the object has a finalizer and @kind is one, -ENOMEM.
  */
 int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
-		    u64 fn, u64 arg)
+		    u64 fn, u64 arg, struct mspan *holder)
 {
 	struct mgc_special **p, *sp;
 
@@ -114,6 +117,9 @@ int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 	} else if (kind == MGC_SPECIAL_LINK) {
 		list_add_tail(&sp->node, &h->gc.links);
 		h->gc.nroot_links += arg;
+		sp->holder = holder;
+		if (holder)
+			holder->links_held++;
 	}
 	return 0;
 }
@@ -412,10 +418,10 @@ int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f)
 		goto out;
 	if (f->flags & GCHEAP_FINALIZER_CLEANUP)
 		ret = mgc_special_add(h, s, off, MGC_SPECIAL_CLEANUP, f->fn,
-				      f->arg);
+				      f->arg, NULL);
 	else if (f->fn)
 		ret = mgc_special_add(h, s, off, MGC_SPECIAL_FINALIZER, f->fn,
-				      f->arg);
+				      f->arg, NULL);
 	else
 		ret = mgc_special_remove(h, s, off, MGC_SPECIAL_FINALIZER);
 out:
@@ -505,13 +511,8 @@ int mgc_op_link(struct mheap *h, const struct gcheap_link *l)
 	ret = -EEXIST;
 	if (old)
 		goto out;
-	ret = mgc_special_add(h, s, off, MGC_SPECIAL_LINK, l->link, in_roots);
-	if (!ret && !in_roots) {
-		/* Counted against the span holding it: mgc_links_free_holder(). */
-		old = link_find(h, l->link);
-		old->holder = hs;
-		hs->links_held++;
-	}
+	ret = mgc_special_add(h, s, off, MGC_SPECIAL_LINK, l->link, in_roots,
+			      in_roots ? NULL : hs);
 out:
 	mutex_unlock(&h->lock);
 	return ret;
