@@ -1079,7 +1079,9 @@ static int link_set(void **link, void *obj, uint32_t flags)
 		.link = (uintptr_t)link,
 		.obj = (uintptr_t)obj,
 	};
-	int err = heap_check();
+	/* The object must be one: the kernel takes a slot handed out for one. */
+	int err = flags & GCHEAP_LINK_REMOVE ? heap_check() :
+		  heap_object_check(l.obj);
 
 	if (!err)
 		err = -gcheap_sys_link(&l);

@@ -525,6 +525,10 @@ static GH_NOINLINE void link_errors(struct __test_metadata *_metadata)
 	EXPECT_EQ(-1, gcheap_register_disappearing_link((void **)&global_root,
 							(char *)n + 8));
 	EXPECT_EQ(EINVAL, errno);
+	/* The next slot of the thread's cached span, not allocated yet. */
+	EXPECT_EQ(-1, gcheap_register_disappearing_link((void **)&global_root,
+							n + 1));
+	EXPECT_EQ(ENOENT, errno);
 	EXPECT_EQ(-1, gcheap_unregister_disappearing_link((void **)&global_root));
 	EXPECT_EQ(ENOENT, errno);
 }
