@@ -393,6 +393,29 @@ static int gcheap_ioctl_link(struct gcheap_ucmd *ucmd)
 	return mgc_op_link(&ucmd->heap->mh, ucmd->cmd);
 }
 
+static int gcheap_ioctl_profile(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_profile *p = ucmd->cmd;
+	struct gcheap_profile_count *counts;
+	int ret = mgc_profile_check(p);
+
+	if (ret)
+		return ret;
+	if (p->op == GCHEAP_PROFILE_ADD)
+		return mgc_op_profile_add(&ucmd->heap->mh, p);
+	counts = kvmalloc_array(max(p->count, 1U), sizeof(*counts),
+				GFP_KERNEL_ACCOUNT);
+	if (!counts)
+		return -ENOMEM;
+	p->count = mgc_profile_read(&ucmd->heap->mh, p->bucket, p->count,
+				    counts);
+	if (copy_to_user(u64_to_user_ptr(p->buf), counts,
+			 p->count * sizeof(*counts)))
+		ret = -EFAULT;
+	kvfree(counts);
+	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*p));
+}
+
 union gcheap_ucmd_buffer {
 	struct gcheap_api api;
 	struct gcheap_size_classes size_classes;
@@ -406,6 +429,7 @@ union gcheap_ucmd_buffer {
 	struct gcheap_gc_config gc_config;
 	struct gcheap_finalizer finalizer;
 	struct gcheap_link link;
+	struct gcheap_profile profile;
 };
 
 struct gcheap_ioctl_op {
@@ -451,6 +475,8 @@ static const struct gcheap_ioctl_op gcheap_ioctl_ops[] = {
 			struct gcheap_finalizer, arg),
 	GCHEAP_IOCTL_OP(GCHEAP_IOC_LINK, gcheap_ioctl_link, struct gcheap_link,
 			obj),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_PROFILE, gcheap_ioctl_profile,
+			struct gcheap_profile, buf),
 };
 
 static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -666,6 +667,80 @@ static void lib_test_finalizers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gcheap_run_finalizers(), 0);
 }
 
+static void *lib_prof_keep[100];
+
+static __attribute__((__noinline__)) int lib_prof_alloc(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 100; i++)
+		if (!(lib_prof_keep[i] = gcheap_malloc(64)))
+			return -1;
+	return 0;
+}
+
+/* The totals of the profile, written to @path: 0 or -1. */
+static int lib_prof_totals(const char *path, unsigned long *v, size_t *rate)
+{
+	FILE *f = fopen(path, "w+");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	if (!gcheap_write_heap_profile(f)) {
+		rewind(f);
+		if (fscanf(f, "heap profile: %lu: %lu [%lu: %lu] @ heap_v2/%zu",
+			   &v[0], &v[1], &v[2], &v[3], rate) == 5)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * At a rate of 1 every allocation is in the profile (the earlier cases'
+ * samples at the default rate are in it too); gperftools' pprof, when
+ * installed, reads it and names the function that allocated.
+ */
+static void lib_test_profile(struct kunit *test)
+{
+	char path[] = "/tmp/gcheap-profile-XXXXXX", cmd[256], out[4096];
+	unsigned long before[4], after[4];
+	size_t rate, old, n;
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	KUNIT_ASSERT_GE(test, fd, 0);
+	close(fd);
+	KUNIT_ASSERT_EQ(test, lib_prof_totals(path, before, &rate), 0);
+	old = gcheap_set_profile_rate(1);
+	KUNIT_ASSERT_EQ(test, lib_prof_alloc(), 0);
+	gcheap_set_profile_rate(old);
+	KUNIT_ASSERT_EQ(test, lib_prof_totals(path, after, &rate), 0);
+	KUNIT_EXPECT_EQ(test, after[0] - before[0], 100UL);
+	KUNIT_EXPECT_EQ(test, after[1] - before[1], 6400UL);
+	KUNIT_EXPECT_EQ(test, after[2] - before[2], 100UL);
+	KUNIT_EXPECT_EQ(test, after[3] - before[3], 6400UL);
+	KUNIT_EXPECT_EQ(test, rate, old);
+	memset(lib_prof_keep, 0, sizeof(lib_prof_keep));
+
+	if (system("command -v google-pprof >/dev/null 2>&1")) {
+		unlink(path);
+		kunit_skip(test, "google-pprof (google-perftools) not installed");
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "google-pprof --text /proc/%d/exe %s 2>/dev/null", getpid(),
+		 path);
+	f = popen(cmd, "r");
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	pclose(f);
+	unlink(path);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(out, "lib_prof_alloc"));
+}
+
 static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_setup),
 	KUNIT_CASE(lib_test_backend),
@@ -677,6 +752,7 @@ static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_stats),
 	KUNIT_CASE(lib_test_concurrent),
 	KUNIT_CASE(lib_test_finalizers),
+	KUNIT_CASE(lib_test_profile),
 	{}
 };
 

@@ -789,6 +789,37 @@ int gcheap_sys_link(struct gcheap_link *l)
 	return DIRECT_SYSCALL(direct_op_link(l));
 }
 
+/* main.c's gcheap_ioctl_profile() */
+static int direct_op_profile(struct gcheap_profile *up)
+{
+	struct gcheap_profile_count *counts;
+	struct gcheap_profile p;
+	int ret = direct_enter();
+
+	if (!ret)
+		ret = DIRECT_COPY_IN(p, up, buf);
+	if (!ret)
+		ret = mgc_profile_check(&p);
+	if (ret)
+		return ret;
+	if (p.op == GCHEAP_PROFILE_ADD)
+		return direct_leave(mgc_op_profile_add(&direct->heap, &p),
+				    __func__);
+	counts = kvmalloc_array(max(p.count, 1U), sizeof(*counts), GFP_KERNEL);
+	if (!counts)
+		return -ENOMEM;
+	p.count = mgc_profile_read(&direct->heap, p.bucket, p.count, counts);
+	memcpy((void *)(uintptr_t)p.buf, counts, p.count * sizeof(*counts));
+	kvfree(counts);
+	direct_copy_out(up, &p, sizeof(p));
+	return 0;
+}
+
+int gcheap_sys_profile(struct gcheap_profile *p)
+{
+	return DIRECT_SYSCALL(direct_op_profile(p));
+}
+
 /* One non-blocking read of the queue, as main.c's read_iter. */
 static int direct_op_read_final(struct gcheap_final *recs, unsigned int n)
 {

@@ -126,16 +126,59 @@ static inline void tc_sync(struct tc *c, unsigned int spc)
 	struct tc_span *s = &c->span[spc];
 
 	if (s->cursor < s->nwords)
-		s->free[s->cursor] = c->hot[spc].bits;
+		s->free[s->cursor] = c->hot[spc].bits | s->held;
+}
+
+/*
+ * Hand @bits, the free slots left in the current word of @s, to the fast
+ * path's window @h. The heap profile samples an allocation every
+ * gch_prof_rate bytes on average without a look from the fast path: a
+ * word's bytes are counted when it is handed over, and a word holding the
+ * next sample is handed over only up to the slot before it, so that the
+ * fast path stops there and tc_next() takes the sampled slot.
+ */
+static void tc_window(struct tc_span *s, struct tc_hot *h, uint64_t bits)
+{
+	uint64_t n, k, win = 0;
+
+	s->held = 0;
+	h->bits = bits;
+	if (!bits || !gch_prof_active())
+		return;
+	n = __builtin_popcountll(bits);
+	k = (gch_tc.sample_left - 1) / s->elemsize;
+	if (k >= n) {
+		gch_tc.sample_left -= n * s->elemsize;
+		return;
+	}
+	while (k--) {
+		win |= bits & -bits;
+		bits &= bits - 1;
+	}
+	h->bits = win;
+	s->held = bits;
+	s->sample_pending = 1;
+	gch_tc.sample_left = gch_prof_interval();
+}
+
+/* Whether the slot tc_next() takes from @s is a heap-profile sample. */
+static bool tc_sampled(struct tc_span *s)
+{
+	if (s->sample_pending) {
+		s->sample_pending = 0;
+		return gch_prof_active();
+	}
+	return gch_prof_take(s->elemsize);
 }
 
 /*
  * tc_next() - take the next free slot of the span cached for @spc, moving
  * the cursor past empty words and the fast path's window with it. Returns
- * NULL when the span is exhausted (or nothing is cached). gcheap_alloc()
- * inlines the common case of it.
+ * NULL when the span is exhausted (or nothing is cached); *@sampled says
+ * whether the heap profile samples the slot. gcheap_alloc() inlines the
+ * common case of it.
  */
-static void *tc_next(unsigned int spc)
+static void *tc_next(unsigned int spc, bool *sampled)
 {
 	struct tc_span *s = &gch_tc.span[spc];
 	struct tc_hot *h = &gch_tc.hot[spc];
@@ -149,11 +192,13 @@ static void *tc_next(unsigned int spc)
 			unsigned int idx = w * 64 + __builtin_ctzll(bits);
 
 			s->free[w] = bits & (bits - 1);
-			h->bits = s->free[w];
+			*sampled = tc_sampled(s);
+			tc_window(s, h, s->free[w]);
 			h->wbase = s->base + (uintptr_t)w * 64 * s->elemsize;
 			return (void *)(s->base + (uintptr_t)idx * s->elemsize);
 		}
 	}
+	s->held = 0;
 	h->bits = 0;
 	return NULL;
 }
@@ -214,7 +259,10 @@ static int tc_install(unsigned int spc, const struct gcheap_refill *r)
 	s->cursor = 0;
 	s->nwords = nwords;
 	s->needzero = r->out_flags & GCHEAP_SPAN_NEEDZERO;
-	gch_tc.hot[spc].bits = s->free[0];
+	/* tc_next() opens the fast path's window, after its first slot. */
+	s->held = s->free[0];
+	s->sample_pending = 0;
+	gch_tc.hot[spc].bits = 0;
 	gch_tc.hot[spc].wbase = s->base;
 	gch_tc.hot[spc].elemsize = s->elemsize;
 	gch_tc.hot[spc].needzero = s->needzero;
@@ -327,6 +375,32 @@ int gch_tc_flush(struct tc *c, bool force)
 	return first;
 }
 
+/**
+ * gch_tc_recut() - the heap-profile rate changed: the calling thread's
+ *	windows are cut again at their next allocation
+ *
+ * Other threads' windows keep the old rate's cut until they run out.
+ */
+void gch_tc_recut(void)
+{
+	unsigned int w;
+
+	tc_enter();
+	for (w = 0; w < TC_ACTIVE_WORDS; w++) {
+		uint64_t m = gch_tc.active[w];
+
+		while (m) {
+			unsigned int spc = w * 64 + __builtin_ctzll(m);
+
+			m &= m - 1;
+			gch_tc.span[spc].held |= gch_tc.hot[spc].bits;
+			gch_tc.span[spc].sample_pending = 0;
+			gch_tc.hot[spc].bits = 0;
+		}
+	}
+	tc_leave();
+}
+
 /*
  * The pthread key destructor, run in a thread that exits: its spans go back
  * and it leaves the thread registry (gc.c).
@@ -381,8 +455,8 @@ static void heap_atfork_child(void)
 	memset(&gch_tc, 0, sizeof(gch_tc));
 }
 
-/* Parse GCHEAP_ARENA_SIZE: bytes with an optional K, M, G or T suffix. */
-static int heap_parse_size(const char *str, uint64_t *out)
+/* Parse a size of the environment: bytes with an optional K, M, G or T suffix. */
+int gch_parse_size(const char *str, uint64_t *out)
 {
 	unsigned int shift = 0;
 	unsigned long long v;
@@ -478,7 +552,7 @@ static int heap_map_arena(size_t asked)
 		const char *env = getenv("GCHEAP_ARENA_SIZE");
 
 		if (env && *env) {
-			err = heap_parse_size(env, &size);
+			err = gch_parse_size(env, &size);
 			if (err)
 				return err;
 		}
@@ -555,6 +629,7 @@ static int heap_init(const struct gcheap_options *opts)
 	err = pthread_atfork(NULL, NULL, heap_atfork_child);
 	if (err)
 		return err;
+	gch_prof_init();
 	return gch_gc_init(opts);
 }
 
@@ -676,8 +751,7 @@ static void *alloc_fail(int err)
 	return NULL;
 }
 
-static __attribute__((noinline)) void *alloc_large(size_t size,
-						    unsigned int noscan)
+static GCHEAP_ALLOC_PATH void *alloc_large(size_t size, unsigned int noscan)
 {
 	struct gcheap_alloc a = {
 		.size = sizeof(a),
@@ -699,6 +773,8 @@ static __attribute__((noinline)) void *alloc_large(size_t size,
 	    a.usable < size || gch_heap.arena_end - a.addr < a.usable)
 		return alloc_fail(EPROTO);
 	p = (void *)(uintptr_t)a.addr;
+	if (unlikely(gch_prof_take(a.usable)))
+		gch_prof_sample(p, a.usable);
 	if (unlikely(a.out_flags & GCHEAP_GC_DUE)) {
 		gch_note_gc_due();
 		gch_gc_due(p);
@@ -711,11 +787,13 @@ static __attribute__((noinline)) void *alloc_large(size_t size,
  * word with a free slot, or set the heap up and refill. Still no system call
  * until the span is exhausted.
  */
-static __attribute__((noinline)) void *alloc_small_slow(size_t size,
-							unsigned int noscan)
+static GCHEAP_ALLOC_PATH void *alloc_small_slow(size_t size,
+					       unsigned int noscan)
 {
+	bool sampled = false;
 	unsigned int spc;
 	struct tc_span *s;
+	size_t elemsize;
 	void *p;
 	int err = 0;
 
@@ -725,7 +803,7 @@ static __attribute__((noinline)) void *alloc_small_slow(size_t size,
 	 */
 	tc_enter();
 	spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
-	p = tc_next(spc);
+	p = tc_next(spc, &sampled);
 	if (likely(p))
 		goto out;
 	tc_leave();
@@ -744,20 +822,23 @@ static __attribute__((noinline)) void *alloc_small_slow(size_t size,
 
 	tc_enter();
 	spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
-	p = tc_next(spc);
+	p = tc_next(spc, &sampled);
 	if (!p) {
 		err = tc_refill(spc);
 		/* tc_install() checked the new span has a free slot. */
 		if (!err)
-			p = tc_next(spc);
+			p = tc_next(spc, &sampled);
 	}
 out:
 	s = &gch_tc.span[spc];
+	elemsize = s->elemsize;
 	if (p && s->needzero)
-		memset(p, 0, s->elemsize);
+		memset(p, 0, elemsize);
 	tc_leave();
 	if (!p)
 		return alloc_fail(err);
+	if (unlikely(sampled))
+		gch_prof_sample(p, elemsize);
 	if (unlikely(gch_tc.gc_due))
 		gch_gc_due(p);
 	return p;
@@ -779,14 +860,16 @@ void *gch_alloc_exiting(size_t size, unsigned int noscan)
 {
 	unsigned int spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
 	struct tc_span *s = &gch_tc.span[spc];
+	bool sampled;
 	void *p = NULL;
 	int err;
 
+	/* Not sampled: the profile's bucket table is no place for a dying thread. */
 	gch_threads_lock();
 	tc_enter();
 	err = tc_refill(spc);
 	if (!err) {
-		p = tc_next(spc);
+		p = tc_next(spc, &sampled);
 		if (s->needzero)
 			memset(p, 0, s->elemsize);
 		tc_release(&gch_tc, spc, true);
@@ -1174,7 +1257,7 @@ GCHEAP_EXPORT size_t gcheap_size(const void *ptr)
 	return l.objsize;
 }
 
-GCHEAP_EXPORT void *gcheap_realloc(void *ptr, size_t size)
+GCHEAP_EXPORT GCHEAP_ALLOC_PATH void *gcheap_realloc(void *ptr, size_t size)
 {
 	uintptr_t addr = (uintptr_t)ptr;
 	unsigned int noscan, idx;

@@ -54,6 +54,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -465,6 +466,73 @@ gcheap_weak_t *gcheap_weak_make(void *obj);
  * collection found it unreachable.
  */
 void *gcheap_weak_get(gcheap_weak_t *w);
+
+/* ================ Heap profile ================ */
+
+/* The default sampling rate: one sample per 512 KiB allocated, as in Go. */
+#define GCHEAP_PROFILE_RATE_DEFAULT	(512 * 1024)
+
+/**
+ * gcheap_set_profile_rate() - set the heap profile's sampling rate (Go's
+ *	runtime.MemProfileRate)
+ * @rate: bytes allocated per sample, on average; 0 turns sampling off, 1
+ *	samples every allocation
+ *
+ * Allocations are sampled at random, exponentially distributed intervals of
+ * @rate bytes on average, per thread; the countdown costs the allocation
+ * fast path nothing. A sampled allocation's call stack (32 frames at most,
+ * the library's own left out) is recorded, and the kernel attaches a profile
+ * record to the object, which counts the object's free when a collection's
+ * sweep or gcheap_free() frees it. The environment variable
+ * GCHEAP_PROFILE_RATE (bytes, with an optional K, M or G suffix) sets the
+ * rate at the heap's set-up. The calling thread samples at the new rate
+ * from its next allocation, other threads within 64 allocations of each
+ * size they allocate. Set it early: objects allocated before sampling was
+ * on are missing from the profile. With a module that keeps no profile
+ * records, the rate stays 0.
+ *
+ * Return: the previous rate.
+ */
+size_t gcheap_set_profile_rate(size_t rate);
+
+/**
+ * gcheap_get_profile_rate() - the heap profile's sampling rate
+ *
+ * Return: bytes per sample; 0 when sampling is off.
+ */
+size_t gcheap_get_profile_rate(void);
+
+/**
+ * gcheap_write_heap_profile() - write the heap profile
+ * @f: where to
+ *
+ * Writes the sampled allocations per call stack, in the legacy text heap
+ * profile format (gperftools' heap profiler's, and Go's runtime/pprof's with
+ * debug=1), which pprof reads (go tool pprof -text program profile, or
+ * gperftools' google-pprof --text program profile), followed by the
+ * process's memory map:
+ *
+ *   heap profile: I: IB [A: AB] @ heap_v2/R
+ *   i: ib [a: ab] @ 0xpc1 0xpc2 ...
+ *   #	0xpc1	function+0xoff	object file
+ *   ...
+ *   MAPPED_LIBRARIES:
+ *   (the contents of /proc/self/maps)
+ *
+ * For each call stack: i and ib, sampled objects and bytes still allocated;
+ * a and ab, sampled objects and bytes allocated since sampling began. The
+ * first line has their totals and R, the rate. Counts are of samples, not
+ * scaled: pprof scales them by the rate. Stacks are return addresses,
+ * innermost first, most bytes in use first; symbols are those dladdr()
+ * finds (link with -rdynamic to name the program's own functions). An
+ * object is counted as freed once a collection has swept it (or it was
+ * freed), so objects unreachable but not swept yet count as in use.
+ * Sets the heap up if needed.
+ *
+ * Return: 0, or -1 with errno set: EINVAL (@f is NULL), EIO (writing to @f
+ * failed), ENOMEM, EPERM in a forked child, the errno of a failed setup.
+ */
+int gcheap_write_heap_profile(FILE *f);
 
 /* ================ Garbage collection ================ */
 

@@ -106,6 +106,9 @@ extern struct gcheap_state gch_heap;
  *	clear in @free was handed out by this thread; the bitmap given back is
  *	masked with it, so a corrupted cache cannot claim slots the kernel never
  *	offered.
+ * @held: free slots of word @cursor kept from the fast path, because the
+ *	heap profile's next sample lies among them (tc_window())
+ * @sample_pending: the lowest slot of @held is that sample
  *
  * The fields the fast path reads come first, with the start of @free, so a
  * typical allocation touches one cache line of the entry.
@@ -119,6 +122,8 @@ struct tc_span {
 	uint32_t nelems;
 	uint64_t free[TC_WORDS];
 	uint64_t handed[TC_WORDS];
+	uint64_t held;
+	uint32_t sample_pending;
 };
 
 /**
@@ -180,6 +185,10 @@ enum {
  * @alt_hi: see @alt_lo
  * @regs: the registers of the interrupted code, copied from the signal's
  *	context
+ * @sample_left: bytes the thread allocates before the heap profile's next
+ *	sample (Go's mcache.nextSample)
+ * @sample_gen: gch_prof_gen when @sample_left was drawn
+ * @rng: state of the generator the sample intervals are drawn from
  */
 struct tc {
 	struct tc_hot hot[TC_MAX_SPANCLASSES];
@@ -203,6 +212,9 @@ struct tc {
 	uintptr_t alt_lo;
 	uintptr_t alt_hi;
 	mcontext_t regs;
+	uint64_t sample_left;
+	unsigned int sample_gen;
+	uint64_t rng;
 };
 
 /*
@@ -241,6 +253,53 @@ int gch_tc_flush(struct tc *c, bool force);
 int gch_read_stats(struct gcheap_stats *st);
 bool gch_in_fast_path(uintptr_t pc);
 void *gch_alloc_exiting(size_t size, unsigned int noscan);
+void gch_tc_recut(void);
+int gch_parse_size(const char *str, uint64_t *out);
+
+/*
+ * Functions on the way from an allocation entry point to the profile's
+ * sampling lie in this section, so that the recorded call stack starts at
+ * the program's own caller.
+ */
+#define GCHEAP_ALLOC_PATH \
+	__attribute__((section("gcheap_allocpath"), noinline))
+
+/* profile.c */
+extern size_t gch_prof_rate;
+extern unsigned int gch_prof_gen;
+uint64_t gch_prof_interval(void);
+void gch_prof_sample(void *obj, size_t size);
+void gch_prof_init(void);
+
+/*
+ * Whether allocations are sampled; the calling thread's countdown is drawn
+ * afresh after the rate changed.
+ */
+static inline bool gch_prof_active(void)
+{
+	unsigned int gen = __atomic_load_n(&gch_prof_gen, __ATOMIC_ACQUIRE);
+
+	if (likely(gch_tc.sample_gen == gen))
+		return __atomic_load_n(&gch_prof_rate, __ATOMIC_RELAXED);
+	gch_tc.sample_gen = gen;
+	if (!__atomic_load_n(&gch_prof_rate, __ATOMIC_RELAXED))
+		return false;
+	gch_tc.sample_left = gch_prof_interval();
+	return true;
+}
+
+/* Count @bytes allocated; true if the allocation is a sample. */
+static inline bool gch_prof_take(uint64_t bytes)
+{
+	if (!gch_prof_active())
+		return false;
+	if (gch_tc.sample_left > bytes) {
+		gch_tc.sample_left -= bytes;
+		return false;
+	}
+	gch_tc.sample_left = gch_prof_interval();
+	return true;
+}
 
 /* gc.c */
 int gch_gc_init(const struct gcheap_options *opts);

@@ -138,6 +138,14 @@ int gcheap_sys_finalizer(struct gcheap_finalizer *f);
 int gcheap_sys_link(struct gcheap_link *l);
 
 /**
+ * gcheap_sys_profile() - GCHEAP_IOC_PROFILE
+ * @p: a record to attach, or the buckets to read (@p->count is updated)
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_profile(struct gcheap_profile *p);
+
+/**
  * gcheap_sys_read_final() - read records of the finalizer queue
  * @recs: room for @n records
  * @n: at least 1

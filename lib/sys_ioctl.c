@@ -146,6 +146,11 @@ int gcheap_sys_link(struct gcheap_link *l)
 	return gcheap_sys_ioctl(GCHEAP_IOC_LINK, l);
 }
 
+int gcheap_sys_profile(struct gcheap_profile *p)
+{
+	return gcheap_sys_ioctl(GCHEAP_IOC_PROFILE, p);
+}
+
 int gcheap_sys_read_final(struct gcheap_final *recs, unsigned int n,
 			  bool wait)
 {

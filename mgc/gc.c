@@ -77,6 +77,7 @@ void mgc_destroy(struct mheap *h)
 	mgc_mark_end(h, NULL);
 	mgc_mark_free_spare(h);
 	mgc_finq_destroy(h);
+	mgc_profile_destroy(h);
 	kvfree(h->gc.link_clears);
 	h->gc.link_clears = NULL;
 	h->gc.phase = MGC_PHASE_OFF;

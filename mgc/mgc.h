@@ -135,6 +135,7 @@ void mgc_clear_marks(struct mheap *h);
 #define MGC_SPECIAL_FINALIZER	1
 #define MGC_SPECIAL_CLEANUP	2
 #define MGC_SPECIAL_LINK	3
+#define MGC_SPECIAL_PROFILE	4
 
 /**
  * struct mgc_special - a record attached to an object (Go's special)
@@ -144,7 +145,7 @@ void mgc_clear_marks(struct mheap *h);
  * @offset: the object's offset in the span
  * @kind: MGC_SPECIAL_*
  * @fn: for a finalizer or cleanup: the function, opaque to the kernel; for
- *	a link: the link's address
+ *	a link: the link's address; for a profile record: its bucket
  * @arg: and its argument; for a link: 1 if it lies in root memory
  * @holder: for a link in the arena: the span of the object holding it
  *
@@ -176,6 +177,11 @@ bool mgc_finq_ready(struct mheap *h);
 void mgc_finq_destroy(struct mheap *h);
 int mgc_op_finalizer(struct mheap *h, const struct gcheap_finalizer *f);
 int mgc_op_link(struct mheap *h, const struct gcheap_link *l);
+int mgc_profile_check(const struct gcheap_profile *p);
+int mgc_op_profile_add(struct mheap *h, const struct gcheap_profile *p);
+u32 mgc_profile_read(struct mheap *h, u32 first, u32 max,
+		     struct gcheap_profile_count *out);
+void mgc_profile_destroy(struct mheap *h);
 void mgc_links_free_holder(struct mheap *h, struct mspan *s, u64 addr,
 			   u64 len);
 void mgc_links_mark_end(struct mheap *h);

@@ -823,6 +823,86 @@ static void mgc_test_links(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mgc_test_nlinks(h), 0u);
 }
 
+static int mgc_test_profile_add(struct mheap *h, u64 addr, u32 bucket)
+{
+	struct gcheap_profile p = {
+		.size = sizeof(p), .op = GCHEAP_PROFILE_ADD, .addr = addr,
+		.bucket = bucket,
+	};
+
+	return mgc_profile_check(&p) ?: mgc_op_profile_add(h, &p);
+}
+
+/*
+ * Profile records count their bucket's frees when their object goes, by
+ * sweep or explicit free, whatever else is attached to it; a finalized
+ * object is not freed yet.
+ */
+static void mgc_test_profile(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_free fr = { .size = sizeof(fr) };
+	struct gcheap_profile_count c[8];
+	struct gcheap_profile rd = {
+		.size = sizeof(rd), .op = GCHEAP_PROFILE_READ,
+	};
+	u64 a[6], root;
+	struct gcheap_gc g;
+	u32 elemsize;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 6, a);
+	elemsize = 64;	/* MGC_TEST_SC's */
+	/* Buckets 0 and 2 (1 is never used); a5 has a finalizer too. */
+	KUNIT_ASSERT_EQ(test, mgc_test_profile_add(h, a[0], 0), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_profile_add(h, a[1], 0), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_profile_add(h, a[2], 2), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_profile_add(h, a[3], 2), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_profile_add(h, a[5], 2), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[5], 0xf5, 5), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_cleanup(h, a[5], 0xc5, 6), 0);
+
+	/* Bad input. */
+	KUNIT_EXPECT_EQ(test, mgc_test_profile_add(h, a[0], 3), -EEXIST);
+	KUNIT_EXPECT_EQ(test, mgc_test_profile_add(h, a[4] + 8, 3), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mgc_test_profile_add(h, h->arena_base - 64, 3),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, mgc_test_profile_add(h, a[4],
+						   GCHEAP_PROFILE_BUCKETS_MAX),
+			-EINVAL);
+	rd.op = 3;
+	KUNIT_EXPECT_EQ(test, mgc_profile_check(&rd), -EINVAL);
+	rd.op = GCHEAP_PROFILE_READ;
+	rd.count = GCHEAP_PROFILE_BUCKETS_MAX + 1;
+	KUNIT_EXPECT_EQ(test, mgc_profile_check(&rd), -EINVAL);
+	rd.count = 8;
+	KUNIT_EXPECT_EQ(test, mgc_profile_check(&rd), 0);
+
+	fr.addr = a[1];
+	KUNIT_ASSERT_EQ(test, mheap_op_free(h, &fr), 0);
+	KUNIT_ASSERT_EQ(test, mgc_profile_read(h, 0, 8, c), 3u);
+	KUNIT_EXPECT_EQ(test, c[0].frees, 1ULL);
+	KUNIT_EXPECT_EQ(test, c[0].free_bytes, (u64)elemsize);
+	KUNIT_EXPECT_EQ(test, c[2].frees, 0ULL);
+	KUNIT_EXPECT_EQ(test, mgc_profile_read(h, 2, 8, c), 1u);
+	KUNIT_EXPECT_EQ(test, mgc_profile_read(h, 3, 8, c), 0u);
+
+	/* a2 stays reachable; a0, a3 die; a5 is finalized and kept. */
+	root = a[2];
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_ASSERT_EQ(test, mgc_profile_read(h, 0, 8, c), 3u);
+	KUNIT_EXPECT_EQ(test, c[0].frees, 2ULL);
+	KUNIT_EXPECT_EQ(test, c[1].frees, 0ULL);
+	KUNIT_EXPECT_EQ(test, c[2].frees, 1ULL);
+	KUNIT_EXPECT_EQ(test, c[2].free_bytes, (u64)elemsize);
+	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[5]));
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, &root, 1, 0, &g), 0);
+	KUNIT_ASSERT_EQ(test, mgc_profile_read(h, 0, 8, c), 3u);
+	KUNIT_EXPECT_EQ(test, c[2].frees, 2ULL);
+	KUNIT_EXPECT_FALSE(test, mgc_test_live(h, a[5]));
+	/* The record of a2 stays while it lives. */
+	KUNIT_EXPECT_EQ(test, mgc_test_profile_add(h, a[2], 0), -EEXIST);
+}
+
 static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_roots_and_interior),
 	KUNIT_CASE(mgc_test_graph),
@@ -838,6 +918,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_finalizers),
 	KUNIT_CASE(mgc_test_cleanups),
 	KUNIT_CASE(mgc_test_links),
+	KUNIT_CASE(mgc_test_profile),
 	{}
 };
 

@@ -3,7 +3,7 @@
  * Specials: records attached to an object, kept per span sorted by offset,
  * as Go's mheap.go keeps them (addspecial, removespecial, freespecial).
  * Kinds, in list order at one offset: finalizers, cleanups, disappearing
- * links.
+ * links, heap-profile records.
  *
  * A finalizer keeps what its object references alive: the mark scans the
  * words of every object with a finalizer as roots, without marking the
@@ -16,7 +16,9 @@
  * first on the list (kinds are ordered), so an object being finalized keeps
  * its cleanups for the sweep that frees it. A link is attached to the
  * object it points at and settled when the mark ends, before any sweep
- * (mgc_links_mark_end()).
+ * (mgc_links_mark_end()). A profile record comes last, so it sees whether
+ * the object survives its sweep; when the object goes, however it goes, the
+ * record counts a free for its bucket (Go's mProf_Free).
  *
  * All of it is under mheap.lock. The concurrent mark's worker, which runs
  * without the lock, never looks at specials: the scans of finalizer objects
@@ -68,6 +70,12 @@ static void special_unlink(struct mheap *h, struct mgc_special **p)
 		h->gc.nroot_links -= sp->arg;
 		if (sp->holder)
 			sp->holder->links_held--;
+	} else if (sp->kind == MGC_SPECIAL_PROFILE) {
+		struct gcheap_profile_count *c = &h->gc.prof[sp->fn];
+		struct mspan *s = sp->span;
+
+		c->frees++;
+		c->free_bytes += mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
 	}
 	kfree(sp);
 }
@@ -78,15 +86,17 @@ static void special_unlink(struct mheap *h, struct mgc_special **p)
  * @s: the object's span, in use
  * @offset: the object's offset in the span
  * @kind: MGC_SPECIAL_*
- * @fn: for a finalizer or cleanup: the function; for a link: its address
+ * @fn: for a finalizer or cleanup: the function; for a link: its address;
+ *	for a profile record: its bucket, below mgc.prof_len
  * @arg: and its argument; for a link: 1 if it lies in root memory
  * @holder: for a link in the arena: the span of the object holding it,
  *	which counts it (mspan.links_held); else NULL
  *
- * A finalizer is one per object; cleanups and links go after those of
- * their kind the object has.
+ * A finalizer, or a profile record, is one per object; cleanups and links
+ * go after those of their kind the object has.
  *
- * Return: 0, -EEXIST if the object has a finalizer and @kind is one, -ENOMEM.
+ * Return: 0, -EEXIST if the object has a special of @kind already and may
+ * have one only, -ENOMEM.
  */
 int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 		    u64 fn, u64 arg, struct mspan *holder)
@@ -94,7 +104,7 @@ int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 	struct mgc_special **p, *sp;
 
 	lockdep_assert_held(&h->lock);
-	if (kind != MGC_SPECIAL_FINALIZER) {
+	if (kind != MGC_SPECIAL_FINALIZER && kind != MGC_SPECIAL_PROFILE) {
 		p = special_link(s, offset, kind + 1);
 	} else {
 		p = special_link(s, offset, kind);
@@ -255,6 +265,14 @@ void mgc_special_sweep(struct mheap *h, struct mspan *s)
 		/* Links were settled when the mark ended. */
 		if (kind == MGC_SPECIAL_LINK) {
 			p = &sp->next;
+			continue;
+		}
+		/* Last at its offset: the object's fate is settled. */
+		if (kind == MGC_SPECIAL_PROFILE) {
+			if (test_bit(idx, s->gcmarkbits))
+				p = &sp->next;
+			else
+				special_unlink(h, p);
 			continue;
 		}
 		if (kind == MGC_SPECIAL_CLEANUP)
@@ -616,4 +634,111 @@ unsigned int mgc_links_pending(struct mheap *h, u64 **addrs)
 	h->gc.link_clears = NULL;
 	h->gc.nlink_clears = 0;
 	return n;
+}
+
+/* ================ heap-profile records ================ */
+
+/* Room in mgc.prof for bucket @id; mheap.lock held. */
+static int profile_reserve(struct mheap *h, u32 id)
+{
+	struct gcheap_profile_count *n;
+	u32 cap;
+
+	if (id < h->gc.prof_cap)
+		return 0;
+	cap = max_t(u32, h->gc.prof_cap * 2, 64);
+	while (cap <= id)
+		cap *= 2;
+	n = kvcalloc(cap, sizeof(*n), GFP_KERNEL_ACCOUNT);
+	if (!n)
+		return -ENOMEM;
+	if (h->gc.prof_len)
+		memcpy(n, h->gc.prof, h->gc.prof_len * sizeof(*n));
+	kvfree(h->gc.prof);
+	h->gc.prof = n;
+	h->gc.prof_cap = cap;
+	return 0;
+}
+
+/**
+ * mgc_profile_check() - the checks of a GCHEAP_IOC_PROFILE request that need
+ *	no heap, for the front ends to make before they allocate for a read
+ * @p: the request
+ *
+ * Return: 0 or -EINVAL.
+ */
+int mgc_profile_check(const struct gcheap_profile *p)
+{
+	if (p->op == GCHEAP_PROFILE_ADD)
+		return p->bucket < GCHEAP_PROFILE_BUCKETS_MAX && !p->count &&
+		       !p->buf ? 0 : -EINVAL;
+	if (p->op == GCHEAP_PROFILE_READ)
+		return !p->addr && p->count <= GCHEAP_PROFILE_BUCKETS_MAX ?
+		       0 : -EINVAL;
+	return -EINVAL;
+}
+
+/**
+ * mgc_op_profile_add() - GCHEAP_IOC_PROFILE, GCHEAP_PROFILE_ADD
+ * @h: the heap
+ * @p: the request, checked (mgc_profile_check())
+ *
+ * Return: 0 or the errors documented with struct gcheap_profile.
+ */
+int mgc_op_profile_add(struct mheap *h, const struct gcheap_profile *p)
+{
+	struct mspan *s;
+	u32 off;
+	int ret;
+
+	mheap_lock(h);
+	ret = -ENXIO;
+	if (!h->arena_base)
+		goto out;
+	ret = special_object(h, p->addr, &s, &off);
+	if (!ret)
+		ret = profile_reserve(h, p->bucket);
+	if (!ret)
+		ret = mgc_special_add(h, s, off, MGC_SPECIAL_PROFILE, p->bucket,
+				      0, NULL);
+	if (!ret && p->bucket >= h->gc.prof_len)
+		h->gc.prof_len = p->bucket + 1;
+out:
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+/**
+ * mgc_profile_read() - the frees counted per heap-profile bucket
+ * @h: the heap
+ * @first: the first bucket
+ * @max: room at @out
+ * @out: out: the counts of buckets @first, @first + 1, ...
+ *
+ * Return: entries written: up to the highest bucket added so far.
+ */
+u32 mgc_profile_read(struct mheap *h, u32 first, u32 max,
+		     struct gcheap_profile_count *out)
+{
+	u32 n = 0;
+
+	mheap_lock(h);
+	if (first < h->gc.prof_len) {
+		n = min(max, h->gc.prof_len - first);
+		memcpy(out, h->gc.prof + first, n * sizeof(*out));
+	}
+	mutex_unlock(&h->lock);
+	return n;
+}
+
+/**
+ * mgc_profile_destroy() - free the counts
+ * @h: the heap, no longer used by anyone, its spans freed
+ */
+void mgc_profile_destroy(struct mheap *h)
+{
+	kvfree(h->gc.prof);
+	h->gc.prof = NULL;
+	h->gc.prof_len = 0;
+	h->gc.prof_cap = 0;
 }

@@ -268,6 +268,9 @@ struct mgc_special;
  * @link_clears: after a mark's end, the root-memory links to clear, for the
  *	front end to write outside mheap.lock (mgc_links_pending())
  * @nlink_clears: entries of @link_clears
+ * @prof: per heap-profile bucket, the frees of its sampled objects
+ * @prof_len: buckets in @prof: one past the highest id added
+ * @prof_cap: entries allocated at @prof
  */
 struct mgc {
 	u32 sweepgen;
@@ -309,6 +312,9 @@ struct mgc {
 	u64 nroot_links;
 	u64 *link_clears;
 	u32 nlink_clears;
+	struct gcheap_profile_count *prof;
+	u32 prof_len;
+	u32 prof_cap;
 };
 
 /**

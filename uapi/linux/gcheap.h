@@ -131,6 +131,7 @@ enum {
 	GCHEAP_CMD_GC_CONFIG,
 	GCHEAP_CMD_FINALIZER,
 	GCHEAP_CMD_LINK,
+	GCHEAP_CMD_PROFILE,
 };
 
 /**
@@ -175,6 +176,8 @@ struct gcheap_api {
 #define GCHEAP_FEATURE_FINALIZERS	_BITULL(2)
 /* Disappearing links (GCHEAP_IOC_LINK). */
 #define GCHEAP_FEATURE_LINKS		_BITULL(3)
+/* Heap-profile records (GCHEAP_IOC_PROFILE). */
+#define GCHEAP_FEATURE_PROFILE		_BITULL(4)
 
 /**
  * struct gcheap_size_class - one row of the size-class table
@@ -665,6 +668,60 @@ struct gcheap_link {
 
 /* gcheap_link.flags: remove the link's registration */
 #define GCHEAP_LINK_REMOVE	_BITUL(0)
+
+/* Heap-profile buckets a heap counts frees for: ids 0 to this - 1. */
+#define GCHEAP_PROFILE_BUCKETS_MAX	65536
+
+/**
+ * struct gcheap_profile - GCHEAP_IOC_PROFILE: attach a heap-profile record to
+ *	a sampled object, or read the frees counted per bucket
+ * @size: sizeof(struct gcheap_profile)
+ * @op: GCHEAP_PROFILE_ADD or GCHEAP_PROFILE_READ
+ * @addr: ADD: the object's base address
+ * @bucket: ADD: the bucket the program files the object's allocation
+ *	under (its call stack); READ: the first bucket to read
+ * @count: READ: in: entries of @buf; out: entries written, the buckets
+ *	from @bucket up to the highest one ever added
+ * @buf: READ: user address of @count struct gcheap_profile_count
+ *
+ * The kernel does not sample nor keep call stacks: the program (the
+ * library) samples allocations, as Go's MemProfileRate does, counts them
+ * per call stack and attaches a record to each sampled object (Go's
+ * special profile record). When the object is freed, by a collection's
+ * sweep or GCHEAP_IOC_FREE, the record goes and its bucket's frees are
+ * counted. An object has one record at most. The frees of an object not
+ * swept yet since it became unreachable are not counted yet.
+ *
+ * Errors: EINVAL (unknown @op, @bucket not below GCHEAP_PROFILE_BUCKETS_MAX,
+ * @addr inside an object but not its start, @count above
+ * GCHEAP_PROFILE_BUCKETS_MAX), ENOENT (@addr is in no allocated object),
+ * EEXIST (the object has a record already), EFAULT (@buf), ENOMEM, ENXIO
+ * (no arena yet).
+ */
+struct gcheap_profile {
+	__u32 size;
+	__u32 op;
+	__aligned_u64 addr;
+	__u32 bucket;
+	__u32 count;
+	__aligned_u64 buf;
+};
+
+#define GCHEAP_IOC_PROFILE _IO(GCHEAP_TYPE, GCHEAP_CMD_PROFILE)
+
+/* gcheap_profile.op */
+#define GCHEAP_PROFILE_ADD	1
+#define GCHEAP_PROFILE_READ	2
+
+/**
+ * struct gcheap_profile_count - the frees of one bucket (GCHEAP_PROFILE_READ)
+ * @frees: sampled objects of the bucket freed
+ * @free_bytes: their bytes (slot or span sizes)
+ */
+struct gcheap_profile_count {
+	__aligned_u64 frees;
+	__aligned_u64 free_bytes;
+};
 
 /* Records queued at most per heap. */
 #define GCHEAP_FINAL_QUEUE_MAX	65536
