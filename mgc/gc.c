@@ -78,6 +78,9 @@ void mgc_destroy(struct mheap *h)
 	mgc_mark_free_spare(h);
 	mgc_finq_destroy(h);
 	mgc_profile_destroy(h);
+	kvfree(h->gc.link_hash);
+	h->gc.link_hash = NULL;
+	h->gc.link_hash_bits = 0;
 	kvfree(h->gc.link_clears);
 	h->gc.link_clears = NULL;
 	h->gc.phase = MGC_PHASE_OFF;

@@ -148,6 +148,7 @@ void mgc_clear_marks(struct mheap *h);
  *	a link: the link's address; for a profile record: its bucket
  * @arg: and its argument; for a link: 1 if it lies in root memory
  * @holder: for a link in the arena: the span of the object holding it
+ * @hnext: for a link: the next in its chain of mgc.link_hash
  *
  * Under mheap.lock.
  */
@@ -160,6 +161,7 @@ struct mgc_special {
 	u64 fn;
 	u64 arg;
 	struct mspan *holder;
+	struct mgc_special *hnext;
 };
 
 int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,

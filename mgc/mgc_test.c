@@ -748,6 +748,9 @@ static unsigned int mgc_test_nlinks(struct mheap *h)
 	mutex_lock(&h->lock);
 	list_for_each_entry(sp, &h->gc.links, node)
 		n++;
+	/* The count kept must agree. */
+	if (n != h->gc.nlinks)
+		n = UINT_MAX;
 	mutex_unlock(&h->lock);
 	return n;
 }
@@ -821,6 +824,45 @@ static void mgc_test_links(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, recs[0].addr, a[5]);
 	KUNIT_EXPECT_TRUE(test, mgc_test_live(h, a[5]));
 	KUNIT_EXPECT_EQ(test, mgc_test_nlinks(h), 0u);
+}
+
+/*
+ * Many links: the index by address grows, freeing a holder forgets exactly
+ * its links, and removal finds each.
+ */
+static void mgc_test_links_many(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_free fr = { .size = sizeof(fr) };
+	u64 holder[100], target[4];
+	unsigned int i, w;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 100, holder);
+	mgc_test_alloc(test, h, MGC_TEST_SC, 4, target);
+	for (i = 0; i < 100; i++)
+		for (w = 0; w < 8; w++)
+			KUNIT_ASSERT_EQ(test, mgc_test_link(h, holder[i] + 8 * w,
+							    target[w % 4], 0), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_nlinks(h), 800u);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_GE(test, 1ULL << h->gc.link_hash_bits, 800ULL);
+	mutex_unlock(&h->lock);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, holder[5] + 16, target[0], 0),
+			-EEXIST);
+
+	fr.addr = holder[3];
+	KUNIT_ASSERT_EQ(test, mheap_op_free(h, &fr), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_nlinks(h), 792u);
+	for (w = 0; w < 8; w++)
+		KUNIT_EXPECT_EQ(test, mgc_test_link(h, holder[4] + 8 * w, 0,
+						    GCHEAP_LINK_REMOVE), 0);
+	KUNIT_EXPECT_EQ(test, mgc_test_link(h, holder[4], 0, GCHEAP_LINK_REMOVE),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, mgc_test_nlinks(h), 784u);
+	/* The other holders' links are all still found. */
+	for (i = 5; i < 100; i++)
+		KUNIT_EXPECT_EQ(test, mgc_test_link(h, holder[i] + 8 * (i % 8),
+						    target[0], 0), -EEXIST);
 }
 
 static int mgc_test_profile_add(struct mheap *h, u64 addr, u32 bucket)
@@ -918,6 +960,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_finalizers),
 	KUNIT_CASE(mgc_test_cleanups),
 	KUNIT_CASE(mgc_test_links),
+	KUNIT_CASE(mgc_test_links_many),
 	KUNIT_CASE(mgc_test_profile),
 	{}
 };

@@ -57,6 +57,47 @@ static struct mgc_special **special_link(struct mspan *s, u32 offset, u8 kind)
 	return p;
 }
 
+static struct mgc_special **link_chain(struct mheap *h, u64 link)
+{
+	return &h->gc.link_hash[((link >> 3) * 0x9e3779b97f4a7c15ULL) >>
+				(64 - h->gc.link_hash_bits)];
+}
+
+/* Double mgc.link_hash once it holds more links than chains, if memory allows. */
+static void link_hash_grow(struct mheap *h)
+{
+	u32 bits = h->gc.link_hash_bits ? h->gc.link_hash_bits + 1 : 6;
+	struct mgc_special **old = h->gc.link_hash, **t, *sp;
+	u32 i, oldn = h->gc.link_hash_bits ? 1U << h->gc.link_hash_bits : 0;
+
+	if (h->gc.nlinks < oldn || bits > 30)
+		return;
+	t = kvcalloc(1U << bits, sizeof(*t), GFP_KERNEL_ACCOUNT);
+	if (!t)
+		return;
+	h->gc.link_hash = t;
+	h->gc.link_hash_bits = bits;
+	for (i = 0; i < oldn; i++) {
+		while ((sp = old[i])) {
+			struct mgc_special **c = link_chain(h, sp->fn);
+
+			old[i] = sp->hnext;
+			sp->hnext = *c;
+			*c = sp;
+		}
+	}
+	kvfree(old);
+}
+
+static void link_hash_remove(struct mheap *h, struct mgc_special *sp)
+{
+	struct mgc_special **c = link_chain(h, sp->fn);
+
+	while (*c != sp)
+		c = &(*c)->hnext;
+	*c = sp->hnext;
+}
+
 static void special_unlink(struct mheap *h, struct mgc_special **p)
 {
 	struct mgc_special *sp = *p;
@@ -67,6 +108,8 @@ static void special_unlink(struct mheap *h, struct mgc_special **p)
 		h->gc.nfinalizers--;
 	} else if (sp->kind == MGC_SPECIAL_LINK) {
 		list_del(&sp->node);
+		link_hash_remove(h, sp);
+		h->gc.nlinks--;
 		h->gc.nroot_links -= sp->arg;
 		if (sp->holder)
 			sp->holder->links_held--;
@@ -111,6 +154,11 @@ int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 		if (*p && (*p)->offset == offset && (*p)->kind == kind)
 			return -EEXIST;
 	}
+	if (kind == MGC_SPECIAL_LINK) {
+		link_hash_grow(h);
+		if (!h->gc.link_hash)
+			return -ENOMEM;
+	}
 	sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
 	if (!sp)
 		return -ENOMEM;
@@ -125,7 +173,12 @@ int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 		list_add_tail(&sp->node, &h->gc.finalizers);
 		h->gc.nfinalizers++;
 	} else if (kind == MGC_SPECIAL_LINK) {
+		struct mgc_special **c = link_chain(h, fn);
+
 		list_add_tail(&sp->node, &h->gc.links);
+		sp->hnext = *c;
+		*c = sp;
+		h->gc.nlinks++;
 		h->gc.nroot_links += arg;
 		sp->holder = holder;
 		if (holder)
@@ -453,7 +506,9 @@ static struct mgc_special *link_find(struct mheap *h, u64 link)
 {
 	struct mgc_special *sp;
 
-	list_for_each_entry(sp, &h->gc.links, node)
+	if (!h->gc.link_hash)
+		return NULL;
+	for (sp = *link_chain(h, link); sp; sp = sp->hnext)
 		if (sp->fn == link)
 			return sp;
 	return NULL;
@@ -552,6 +607,17 @@ void mgc_links_free_holder(struct mheap *h, struct mspan *s, u64 addr,
 	lockdep_assert_held(&h->lock);
 	if (!s->links_held)
 		return;
+	/* Look up each word of a small object; walk the list for a big one. */
+	if (len / 8 <= h->gc.nlinks) {
+		u64 a;
+
+		for (a = addr; a < addr + len; a += 8) {
+			sp = link_find(h, a);
+			if (sp)
+				mgc_special_remove_one(h, sp);
+		}
+		return;
+	}
 	list_for_each_entry_safe(sp, tmp, &h->gc.links, node)
 		if (sp->fn >= addr && sp->fn - addr < len)
 			mgc_special_remove_one(h, sp);

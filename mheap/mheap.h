@@ -264,6 +264,11 @@ struct mgc_special;
  * @finq_len: entries of @finq (read without the lock by poll)
  * @finq_added: records were queued since the front end last woke readers
  * @links: every disappearing link (struct mgc_special.node)
+ * @nlinks: entries of @links
+ * @link_hash: @links by the link's address, 1 << @link_hash_bits chains
+ *	(struct mgc_special.hnext), so registration and frees do not walk
+ *	every link
+ * @link_hash_bits: see @link_hash; 0 while it is not allocated
  * @nroot_links: entries of @links in root memory
  * @link_clears: after a mark's end, the root-memory links to clear, for the
  *	front end to write outside mheap.lock (mgc_links_pending())
@@ -309,6 +314,9 @@ struct mgc {
 	u32 finq_len;
 	bool finq_added;
 	struct list_head links;
+	u64 nlinks;
+	struct mgc_special **link_hash;
+	u32 link_hash_bits;
 	u64 nroot_links;
 	u64 *link_clears;
 	u32 nlink_clears;
