@@ -834,9 +834,11 @@ static void mgc_test_links_many(struct kunit *test)
 {
 	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
 	struct gcheap_free fr = { .size = sizeof(fr) };
-	u64 holder[100], target[4];
+	u64 *holder = kunit_kcalloc(test, 100, sizeof(u64), GFP_KERNEL);
 	unsigned int i, w;
+	u64 target[4];
 
+	KUNIT_ASSERT_NOT_NULL(test, holder);
 	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 100, holder);
 	mgc_test_alloc(test, h, MGC_TEST_SC, 4, target);
 	for (i = 0; i < 100; i++)
