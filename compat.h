@@ -9,6 +9,8 @@
 #include <linux/version.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 /* 6.3 made vm_flags read-only and added the setter. */
@@ -41,6 +43,58 @@ gcheap_mm_get_unmapped_area(struct file *filp, unsigned long addr,
 			    unsigned long flags)
 {
 	return mm_get_unmapped_area(current->mm, filp, addr, len, pgoff, flags);
+}
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+/* 6.7 made shrinkers dynamically allocated (shrinker_alloc()). */
+static inline struct shrinker *
+gcheap_shrinker_register(const char *name,
+			 unsigned long (*count)(struct shrinker *,
+						struct shrink_control *),
+			 unsigned long (*scan)(struct shrinker *,
+					       struct shrink_control *))
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	if (register_shrinker(s, "%s", name)) {
+		kfree(s);
+		return NULL;
+	}
+	return s;
+}
+
+static inline void gcheap_shrinker_unregister(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(s);
+}
+#else
+static inline struct shrinker *
+gcheap_shrinker_register(const char *name,
+			 unsigned long (*count)(struct shrinker *,
+						struct shrink_control *),
+			 unsigned long (*scan)(struct shrinker *,
+					       struct shrink_control *))
+{
+	struct shrinker *s = shrinker_alloc(0, "%s", name);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void gcheap_shrinker_unregister(struct shrinker *s)
+{
+	shrinker_free(s);
 }
 #endif
 

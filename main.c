@@ -34,8 +34,38 @@ MODULE_PARM_DESC(arena_max_mb, "Longest arena one heap may map, in MiB (default 
 module_param_named(gctrace, mgc_gctrace_default, bool, 0644);
 MODULE_PARM_DESC(gctrace, "New heaps print a gctrace line per collection (default off)");
 
+static unsigned int scavenge_delay_ms = 1000;
+module_param(scavenge_delay_ms, uint, 0644);
+MODULE_PARM_DESC(scavenge_delay_ms, "The background scavenger gives back the memory of spans free this long (default 1000 ms)");
+
+/* limit_mb sets mheap_limit_total, in heap pages. */
+static int gcheap_limit_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long mb;
+	int ret = kstrtoul(val, 0, &mb);
+
+	if (ret)
+		return ret;
+	if (mb > (ULONG_MAX >> 20))
+		return -EINVAL;
+	*(unsigned long *)kp->arg = mb;
+	WRITE_ONCE(mheap_limit_total, (mb << 20) >> MHEAP_PAGE_SHIFT);
+	return 0;
+}
+
+static const struct kernel_param_ops gcheap_limit_ops = {
+	.set = gcheap_limit_set,
+	.get = param_get_ulong,
+};
+
+static unsigned long limit_mb;
+module_param_cb(limit_mb, &gcheap_limit_ops, &limit_mb, 0644);
+MODULE_PARM_DESC(limit_mb, "Memory all heaps together may hold, in MiB (default 0: no limit)");
+
 /* Spans the background sweeper sweeps per hold of mheap.lock. */
 #define GCHEAP_SWEEP_BATCH	32
+/* Heap pages the background scavenger releases per hold of mheap.lock. */
+#define GCHEAP_SCAVENGE_BATCH	512
 /* Longest a background worker waits for the program to take mheap.lock. */
 #define GCHEAP_YIELD_NS		(200 * NSEC_PER_USEC)
 
@@ -50,6 +80,9 @@ MODULE_PARM_DESC(gctrace, "New heaps print a gctrace line per collection (defaul
  * @sweeper: the background sweeper, queued after a lazy collection
  * @marker: the concurrent mark's worker, queued when a mark starts
  * @finq_wait: readers of the finalizer queue (read(), poll())
+ * @scavenger: the background scavenger, queued while the heap holds idle
+ *	memory
+ * @node: on gcheap_heaps, for the shrinker
  */
 struct gcheap_heap {
 	struct mheap mh;
@@ -59,7 +92,13 @@ struct gcheap_heap {
 	struct work_struct sweeper;
 	struct work_struct marker;
 	wait_queue_head_t finq_wait;
+	struct delayed_work scavenger;
+	struct list_head node;
 };
+
+/* Every heap, for the shrinker; nothing allocates memory while holding it. */
+static LIST_HEAD(gcheap_heaps);
+static DEFINE_MUTEX(gcheap_heaps_lock);
 
 /*
  * Sweeping queues finalizer records (mgc.finq_added) under mheap.lock, in
@@ -73,6 +112,8 @@ static void gcheap_finq_wake(struct gcheap_heap *heap)
 	WRITE_ONCE(heap->mh.gc.finq_added, false);
 	wake_up_interruptible_poll(&heap->finq_wait, EPOLLIN | EPOLLRDNORM);
 }
+
+static void gcheap_scavenger_arm(struct gcheap_heap *heap);
 
 static u64 gcheap_arena_max(void)
 {
@@ -512,6 +553,7 @@ static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,
 		return ret;
 	ret = op->execute(&ucmd);
 	gcheap_finq_wake(heap);
+	gcheap_scavenger_arm(heap);
 	return ret;
 }
 
@@ -738,6 +780,7 @@ static void gcheap_sweeper(struct work_struct *work)
 		gcheap_finq_wake(heap);
 		gcheap_lock_yield(h);
 	} while (done);
+	gcheap_scavenger_arm(heap);
 }
 
 /*
@@ -773,6 +816,102 @@ static void gcheap_marker(struct work_struct *work)
 			heap);
 }
 
+/*
+ * The background scavenger gives back the memory of spans free for
+ * scavenge_delay_ms or longer, in batches, and comes back for the spans
+ * freed since, until the heap holds no idle memory. Go's scavenger also
+ * paces itself to about 1% of a CPU; here releasing is a list walk and
+ * freeing pages, and a batch of 4 MiB takes well under a millisecond.
+ */
+static void gcheap_scavenger(struct work_struct *work)
+{
+	struct gcheap_heap *heap = container_of(to_delayed_work(work),
+						struct gcheap_heap, scavenger);
+	u64 delay = (u64)READ_ONCE(scavenge_delay_ms) * NSEC_PER_MSEC;
+	struct mheap *h = &heap->mh;
+	u64 done, idle;
+
+	do {
+		u64 now = mgc_now_ns();
+
+		mutex_lock(&h->lock);
+		/* Empty spans go to the page heap, to be given back next time. */
+		mcentral_release_empty(h);
+		done = mheap_scavenge(h, now > delay ? now - delay : 0,
+				      GCHEAP_SCAVENGE_BATCH);
+		idle = mheap_idle_held(h) + h->empty_spans;
+		mutex_unlock(&h->lock);
+		gcheap_lock_yield(h);
+	} while (done >= GCHEAP_SCAVENGE_BATCH);
+	if (idle)
+		queue_delayed_work(system_unbound_wq, &heap->scavenger,
+				   msecs_to_jiffies(READ_ONCE(scavenge_delay_ms) / 2 + 1));
+}
+
+/* After a call or worker that may have freed spans. */
+static void gcheap_scavenger_arm(struct gcheap_heap *heap)
+{
+	struct mheap *h = &heap->mh;
+
+	/* Unlocked reads: a stale answer only delays the scavenger. */
+	if ((READ_ONCE(h->pages_free) == READ_ONCE(h->pages_released) &&
+	     !READ_ONCE(h->empty_spans)) ||
+	    delayed_work_pending(&heap->scavenger))
+		return;
+	queue_delayed_work(system_unbound_wq, &heap->scavenger,
+			   msecs_to_jiffies(READ_ONCE(scavenge_delay_ms)));
+}
+
+/*
+ * The shrinker: under memory pressure, the idle memory of every heap goes
+ * back, and each heap's next refill asks its library for a collection
+ * (mgc.requested), which frees more for the scavenger. Heaps whose lock is
+ * taken are passed over: reclaim must not wait for a collection.
+ */
+static unsigned long gcheap_shrink_count(struct shrinker *shrink,
+					 struct shrink_control *sc)
+{
+	struct gcheap_heap *heap;
+	unsigned long n = 0;
+
+	if (!mutex_trylock(&gcheap_heaps_lock))
+		return 0;
+	/* An empty span is one heap page at least. */
+	list_for_each_entry(heap, &gcheap_heaps, node)
+		n += READ_ONCE(heap->mh.pages_free) -
+		     READ_ONCE(heap->mh.pages_released) +
+		     READ_ONCE(heap->mh.empty_spans);
+	mutex_unlock(&gcheap_heaps_lock);
+	n *= MHEAP_PAGE_SIZE / PAGE_SIZE;
+	return n ?: SHRINK_EMPTY;
+}
+
+static unsigned long gcheap_shrink_scan(struct shrinker *shrink,
+					struct shrink_control *sc)
+{
+	const unsigned long per = MHEAP_PAGE_SIZE / PAGE_SIZE;
+	struct gcheap_heap *heap;
+	unsigned long freed = 0;
+
+	if (!mutex_trylock(&gcheap_heaps_lock))
+		return SHRINK_STOP;
+	list_for_each_entry(heap, &gcheap_heaps, node) {
+		struct mheap *h = &heap->mh;
+
+		if (!mutex_trylock(&h->lock))
+			continue;
+		if (freed < sc->nr_to_scan) {
+			mcentral_release_empty(h);
+			freed += per * mheap_scavenge(h, U64_MAX,
+					DIV_ROUND_UP(sc->nr_to_scan - freed, per));
+		}
+		h->gc.requested = true;
+		mutex_unlock(&h->lock);
+	}
+	mutex_unlock(&gcheap_heaps_lock);
+	return freed ?: SHRINK_STOP;
+}
+
 /* ================ open / release ================ */
 
 static int gcheap_fops_open(struct inode *inode, struct file *filp)
@@ -797,7 +936,11 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 	filp->f_mapping = &heap->mapping;
 	INIT_WORK(&heap->sweeper, gcheap_sweeper);
 	INIT_WORK(&heap->marker, gcheap_marker);
+	INIT_DELAYED_WORK(&heap->scavenger, gcheap_scavenger);
 	init_waitqueue_head(&heap->finq_wait);
+	mutex_lock(&gcheap_heaps_lock);
+	list_add(&heap->node, &gcheap_heaps);
+	mutex_unlock(&gcheap_heaps_lock);
 	filp->private_data = heap;
 	/* read() honours RWF_NOWAIT (preadv2()) as it does O_NONBLOCK. */
 	filp->f_mode |= FMODE_NOWAIT;
@@ -815,6 +958,10 @@ static int gcheap_fops_release(struct inode *inode, struct file *filp)
 	mgc_abort(&heap->mh);
 	mutex_unlock(&heap->mh.lock);
 	cancel_work_sync(&heap->marker);
+	mutex_lock(&gcheap_heaps_lock);
+	list_del(&heap->node);
+	mutex_unlock(&gcheap_heaps_lock);
+	cancel_delayed_work_sync(&heap->scavenger);
 	mheap_destroy(&heap->mh);
 	mmdrop(heap->mm);
 	kfree(heap);
@@ -841,18 +988,28 @@ static struct miscdevice gcheap_misc = {
 	.mode = 0666,
 };
 
+static struct shrinker *gcheap_shrinker;
+
 static int __init gcheap_init(void)
 {
 	int ret = mheap_sizeclass_init();
 
 	if (WARN_ON(ret))
 		return ret;
-	return misc_register(&gcheap_misc);
+	gcheap_shrinker = gcheap_shrinker_register("gcheap", gcheap_shrink_count,
+						   gcheap_shrink_scan);
+	if (!gcheap_shrinker)
+		return -ENOMEM;
+	ret = misc_register(&gcheap_misc);
+	if (ret)
+		gcheap_shrinker_unregister(gcheap_shrinker);
+	return ret;
 }
 
 static void __exit gcheap_exit(void)
 {
 	misc_deregister(&gcheap_misc);
+	gcheap_shrinker_unregister(gcheap_shrinker);
 }
 
 module_init(gcheap_init);

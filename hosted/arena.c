@@ -321,6 +321,58 @@ void mheap_arena_unmap(struct mheap *h, u64 page, u64 npages)
 }
 
 /**
+ * mheap_arena_populate() - the kernel backs a span's pages when it is taken
+ * @h: the heap, mheap.lock held
+ * @page: first heap page
+ * @npages: heap pages
+ *
+ * Here memory arrives on first touch, as any memory of the process, and no
+ * memory cgroup is charged by the library: nothing to do.
+ *
+ * Return: 0.
+ */
+int mheap_arena_populate(struct mheap *h, u64 page, u64 npages)
+{
+	lockdep_assert_held(&h->lock);
+	return 0;
+}
+
+/**
+ * mheap_arena_release() - give back the memory of a run of free heap pages
+ * @h: the heap, mheap.lock held
+ * @page: first heap page
+ * @npages: heap pages
+ *
+ * A real arena's pages are dropped (MADV_DONTNEED: they read as zero and
+ * are unbacked again); a fake arena's written pages are forgotten.
+ */
+void mheap_arena_release(struct mheap *h, u64 page, u64 npages)
+{
+	unsigned long per = MHEAP_PAGE_SIZE / PAGE_SIZE;
+	struct arena_fake_page **pp;
+
+	lockdep_assert_held(&h->lock);
+	if (!h->backing || !npages)
+		return;
+	if (arena_is_real(h)) {
+		madvise((void *)(uintptr_t)(h->arena_base +
+					    (page << MHEAP_PAGE_SHIFT)),
+			npages << MHEAP_PAGE_SHIFT, MADV_DONTNEED);
+		return;
+	}
+	for (pp = &h->backing->fake; *pp;) {
+		struct arena_fake_page *p = *pp;
+
+		if (p->pgoff >= page * per && p->pgoff < (page + npages) * per) {
+			*pp = p->next;
+			kfree(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+/**
  * mheap_arena_resident() - bytes of the arena backed by memory
  * @h: the heap
  *

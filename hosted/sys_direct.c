@@ -76,6 +76,8 @@ static struct direct_state {
 	struct mheap heap;
 	void *arena;
 	size_t arena_len;
+	void *map;
+	size_t map_len;
 	bool tracks_writes;
 } *direct;
 
@@ -305,7 +307,7 @@ static int direct_op_open(void)
 		direct_marker_quiesce();
 		mheap_destroy(&direct->heap);
 		if (direct->arena)
-			munmap(direct->arena, direct->arena_len);
+			munmap(direct->map, direct->map_len);
 		direct->arena = NULL;
 		direct->arena_len = 0;
 	}
@@ -374,7 +376,8 @@ static int direct_op_size_classes(struct gcheap_size_classes *usc)
 
 static int direct_op_map(size_t len, void **base)
 {
-	void *p;
+	size_t map_len;
+	void *p, *map;
 	int ret = direct_enter();
 
 	if (ret)
@@ -386,17 +389,28 @@ static int direct_op_map(size_t len, void **base)
 		return -EFBIG;
 
 	pthread_mutex_lock(&direct_lock);
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
+	/*
+	 * Aligned to a heap page, with a guard below, as sys_ioctl.c's
+	 * gcheap_sys_map() maps it; what lies below the arena is made
+	 * inaccessible, the tail past it is left unused.
+	 */
+	map_len = len + GCHEAP_ARENA_GUARD + GCHEAP_PAGE_SIZE;
+	map = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map == MAP_FAILED) {
 		ret = -errno;
 		goto out;
 	}
+	p = (void *)(((uintptr_t)map + GCHEAP_ARENA_GUARD + GCHEAP_PAGE_SIZE - 1) &
+		     ~(uintptr_t)(GCHEAP_PAGE_SIZE - 1));
+	mprotect(map, (char *)p - (char *)map, PROT_NONE);
 	ret = mheap_set_arena(&direct->heap, (uintptr_t)p, len);
 	if (ret) {
-		munmap(p, len);
+		munmap(map, map_len);
 		goto out;
 	}
+	direct->map = map;
+	direct->map_len = map_len;
 	hosted_arena_set_real(&direct->heap, true);
 	direct->tracks_writes = !hosted_arena_track_writes(&direct->heap);
 	direct->arena = p;

@@ -186,6 +186,51 @@ void gch_threads_unlock(void)
 	pthread_mutex_unlock(&world.threads_lock);
 }
 
+/**
+ * gch_spawn() - pthread_create() with the callee-saved registers cleared
+ * @real: the pthread_create() to call
+ * @thread: as pthread_create()
+ * @attr: as pthread_create()
+ * @fn: as pthread_create()
+ * @arg: as pthread_create()
+ *
+ * A new thread starts with the registers its creator had at the clone()
+ * call, and a register that no function of the new thread uses keeps that
+ * value for the thread's whole life, where every collection reads it as a
+ * root. The callee-saved registers, which carry the creator's pointers
+ * across calls, are cleared first, so that a thread does not keep an
+ * object of its creator alive for ever. The call is not a tail call: the
+ * epilogue that restores them comes after it.
+ *
+ * Return: as pthread_create().
+ */
+__attribute__((noinline)) int gch_spawn(pthread_create_fn real,
+					pthread_t *thread,
+					const pthread_attr_t *attr,
+					void *(*fn)(void *), void *arg)
+{
+	int ret;
+
+#if defined(__x86_64__)
+	__asm__ volatile("xor %%ebx, %%ebx\n\t"
+			 "xor %%r12d, %%r12d\n\t"
+			 "xor %%r13d, %%r13d\n\t"
+			 "xor %%r14d, %%r14d\n\t"
+			 "xor %%r15d, %%r15d"
+			 ::: "rbx", "r12", "r13", "r14", "r15");
+#elif defined(__aarch64__)
+	__asm__ volatile("mov x19, xzr\n\tmov x20, xzr\n\tmov x21, xzr\n\t"
+			 "mov x22, xzr\n\tmov x23, xzr\n\tmov x24, xzr\n\t"
+			 "mov x25, xzr\n\tmov x26, xzr\n\tmov x27, xzr\n\t"
+			 "mov x28, xzr"
+			 ::: "x19", "x20", "x21", "x22", "x23", "x24", "x25",
+			     "x26", "x27", "x28");
+#endif
+	ret = real(thread, attr, fn, arg);
+	__asm__ volatile("" ::: "memory");
+	return ret;
+}
+
 /* ================ Signals ================ */
 
 static uintptr_t gc_context_pc(const ucontext_t *uc)
@@ -1051,6 +1096,11 @@ GCHEAP_EXPORT int gcheap_gc_lazy(void)
 	return gc_run(GCHEAP_GC_NOSWEEP);
 }
 
+GCHEAP_EXPORT int gcheap_free_os_memory(void)
+{
+	return gc_run(GCHEAP_GC_RELEASE);
+}
+
 /**
  * gch_note_gc_due() - a reply of the kernel said a collection is due
  *
@@ -1135,6 +1185,36 @@ static int gc_config(unsigned int flags, int percent, unsigned int trace,
 	return err;
 }
 
+/* Set (@bytes >= 0) or read a limit; the previous one, or -1 and errno. */
+static int64_t gc_limit(unsigned int flag, int64_t bytes)
+{
+	struct gcheap_gc_config c;
+	int err = gch_heap_setup();
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.flags = bytes >= 0 ? flag : 0;
+	c.soft_limit = bytes >= 0 ? bytes : 0;
+	c.hard_limit = bytes >= 0 ? bytes : 0;
+	if (!err)
+		err = -gcheap_sys_gc_config(&c);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return flag == GCHEAP_GC_SET_SOFT_LIMIT ? c.soft_limit : c.hard_limit;
+}
+
+GCHEAP_EXPORT int64_t gcheap_set_memory_limit(int64_t bytes)
+{
+	return gc_limit(GCHEAP_GC_SET_SOFT_LIMIT, bytes);
+}
+
+GCHEAP_EXPORT int64_t gcheap_set_hard_limit(int64_t bytes)
+{
+	return gc_limit(GCHEAP_GC_SET_HARD_LIMIT, bytes);
+}
+
 GCHEAP_EXPORT int gcheap_set_gc_percent(int percent)
 {
 	struct gcheap_gc_config c;
@@ -1170,13 +1250,17 @@ GCHEAP_EXPORT int gcheap_set_gctrace(int on)
 }
 
 /*
- * GCHEAP_GOGC ("off" or a percent >= -1) and GCHEAP_GCTRACE (0 or 1) into
- * a GCHEAP_IOC_GC_CONFIG request. 0 or EINVAL.
+ * GCHEAP_GOGC ("off" or a percent >= -1), GCHEAP_GCTRACE (0 or 1),
+ * GCHEAP_MEMLIMIT and GCHEAP_HARDLIMIT (bytes, with a K, M, G or T suffix)
+ * into a GCHEAP_IOC_GC_CONFIG request. 0 or EINVAL.
  */
 static int gc_env_config(struct gcheap_gc_config *c)
 {
 	const char *gogc = getenv("GCHEAP_GOGC");
 	const char *trace = getenv("GCHEAP_GCTRACE");
+	const char *soft = getenv("GCHEAP_MEMLIMIT");
+	const char *hard = getenv("GCHEAP_HARDLIMIT");
+	uint64_t bytes;
 	char *end;
 	long v;
 
@@ -1199,6 +1283,18 @@ static int gc_env_config(struct gcheap_gc_config *c)
 			return EINVAL;
 		c->flags |= GCHEAP_GC_SET_TRACE;
 		c->gctrace = *trace == '1';
+	}
+	if (soft && *soft) {
+		if (gch_parse_size(soft, &bytes))
+			return EINVAL;
+		c->flags |= GCHEAP_GC_SET_SOFT_LIMIT;
+		c->soft_limit = bytes;
+	}
+	if (hard && *hard) {
+		if (gch_parse_size(hard, &bytes))
+			return EINVAL;
+		c->flags |= GCHEAP_GC_SET_HARD_LIMIT;
+		c->hard_limit = bytes;
 	}
 	return 0;
 }
@@ -1274,7 +1370,6 @@ GCHEAP_EXPORT int gcheap_get_stats(struct gcheap_memstats *ms)
 		.by_class = (uintptr_t)rows,
 		.pauses = (uintptr_t)pauses,
 	};
-	uint64_t resident_idle = 0;
 	unsigned int i;
 	int err;
 
@@ -1296,15 +1391,7 @@ GCHEAP_EXPORT int gcheap_get_stats(struct gcheap_memstats *ms)
 	ms->heap_sys = st.heap_sys;
 	ms->heap_idle = st.heap_idle;
 	ms->heap_inuse = st.heap_inuse;
-	/*
-	 * The kernel reports what of the arena is backed, not per span: the
-	 * backed bytes beyond the spans in use are taken to be idle ones.
-	 */
-	if (st.resident > st.heap_inuse)
-		resident_idle = st.resident - st.heap_inuse;
-	if (resident_idle > st.heap_idle)
-		resident_idle = st.heap_idle;
-	ms->heap_released = st.heap_idle - resident_idle;
+	ms->heap_released = st.heap_released;
 	ms->heap_objects = st.heap_objects;
 	ms->next_gc = st.next_gc;
 	ms->last_gc = st.last_gc;

@@ -767,6 +767,11 @@ static GCHEAP_ALLOC_PATH void *alloc_large(size_t size, unsigned int noscan)
 	if (err)
 		return alloc_fail(err);
 	err = -gcheap_sys_alloc(&a);
+	/* Over a limit, or out of memory: one collection may make room. */
+	if (err == ENOMEM) {
+		gcheap_gc();
+		err = -gcheap_sys_alloc(&a);
+	}
 	if (err)
 		return alloc_fail(err);
 	if (a.addr < gch_heap.arena_base || a.addr >= gch_heap.arena_end ||
@@ -790,7 +795,7 @@ static GCHEAP_ALLOC_PATH void *alloc_large(size_t size, unsigned int noscan)
 static GCHEAP_ALLOC_PATH void *alloc_small_slow(size_t size,
 					       unsigned int noscan)
 {
-	bool sampled = false;
+	bool sampled = false, retried;
 	unsigned int spc;
 	struct tc_span *s;
 	size_t elemsize;
@@ -820,14 +825,21 @@ static GCHEAP_ALLOC_PATH void *alloc_small_slow(size_t size,
 	if (unlikely(gch_tc.exited))
 		return gch_alloc_exiting(size, noscan);
 
-	tc_enter();
-	spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
-	p = tc_next(spc, &sampled);
-	if (!p) {
-		err = tc_refill(spc);
-		/* tc_install() checked the new span has a free slot. */
-		if (!err)
-			p = tc_next(spc, &sampled);
+	for (retried = false;; retried = true) {
+		tc_enter();
+		spc = GCHEAP_SPANCLASS(size_to_class(size), noscan);
+		p = tc_next(spc, &sampled);
+		if (!p) {
+			err = tc_refill(spc);
+			/* tc_install() checked the new span has a free slot. */
+			if (!err)
+				p = tc_next(spc, &sampled);
+		}
+		if (p || err != ENOMEM || retried)
+			break;
+		/* Over a limit, or out of memory: one collection may make room. */
+		tc_leave();
+		gcheap_gc();
 	}
 out:
 	s = &gch_tc.span[spc];
@@ -1102,7 +1114,7 @@ static void final_thread_once(void)
 		return;
 	/* A failure leaves the finalizers to gcheap_run_finalizers(). */
 	if (!pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED))
-		pthread_create(&t, &attr, final_thread, NULL);
+		gch_spawn(pthread_create, &t, &attr, final_thread, NULL);
 	pthread_attr_destroy(&attr);
 }
 

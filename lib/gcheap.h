@@ -569,6 +569,77 @@ int gcheap_gc(void);
  */
 int gcheap_gc_lazy(void);
 
+/* ================ Returning memory and limits ================ */
+
+/*
+ * Memory the heap holds is its spans in use and its free spans whose memory
+ * was not given back yet. The kernel gives free spans' memory back (their
+ * pages freed, so RSS and the memory cgroup's memory.current drop; a later
+ * allocation there gets fresh zeroed pages):
+ *  - in the background: a scavenger looks scavenge_delay_ms (a module
+ *    parameter, 1000 by default) after a call that left the heap holding
+ *    idle memory, and every half of that while it still does; each look
+ *    returns the empty spans of the size classes to the page heap and
+ *    gives back the memory of the spans free for scavenge_delay_ms or
+ *    longer, so idle memory goes within about 2.5 times the delay, and a
+ *    program that frees and allocates again at once keeps its memory;
+ *  - at once, past 15/16 of the soft limit, and to make room under the hard
+ *    limits;
+ *  - under memory pressure (the kernel's shrinker), which also asks for a
+ *    collection at the next allocation;
+ *  - on request, gcheap_free_os_memory().
+ * A span's memory is allocated when the span is taken, charged to the
+ * process's memory cgroup: at the cgroup's memory.max, or past a hard limit,
+ * the allocation returns NULL (errno ENOMEM) after one collection tried to
+ * make room, and the heap stays usable.
+ */
+
+/**
+ * gcheap_free_os_memory() - collect, and give back all free memory (Go's
+ *	debug.FreeOSMemory)
+ *
+ * A full collection (gcheap_gc()), then the memory of every free span goes
+ * back to the kernel.
+ *
+ * Return: as gcheap_gc().
+ */
+int gcheap_free_os_memory(void);
+
+/**
+ * gcheap_set_memory_limit() - set the heap's soft memory limit (Go's
+ *	debug.SetMemoryLimit and GOMEMLIMIT)
+ * @bytes: the limit; 0 for none (the default); negative: only read it
+ *
+ * Past 15/16 of the limit, free memory is given back at once, and
+ * collections come when the heap's objects reach 15/16 of it, whatever the
+ * GOGC percent (off included), though never before the heap has grown by
+ * 1/16 of its live heap (at least 1 MiB) since the last collection: a live
+ * heap larger than the limit makes the heap exceed it, as in Go. The
+ * environment variable GCHEAP_MEMLIMIT (bytes, with an optional K, M, G or
+ * T suffix) sets it at set-up. Sets the heap up if needed.
+ *
+ * Return: the previous limit, or -1 with errno set: EPERM in a forked
+ * child, the errno of a failed setup.
+ */
+int64_t gcheap_set_memory_limit(int64_t bytes);
+
+/**
+ * gcheap_set_hard_limit() - set the heap's hard memory limit
+ * @bytes: the limit; 0 for none (the default); negative: only read it
+ *
+ * An allocation that would take the heap's memory past the limit, once
+ * free memory was given back and one collection made what room it could,
+ * returns NULL with errno ENOMEM; nothing else fails, and allocations that
+ * fit still succeed. Lowering the limit below what the heap holds gives
+ * free memory back and fails further growth; it frees no object. The
+ * environment variable GCHEAP_HARDLIMIT sets it at set-up; the module
+ * parameter limit_mb bounds all heaps together. Sets the heap up if needed.
+ *
+ * Return: the previous limit, or -1 with errno set, as
+ * gcheap_set_memory_limit().
+ */
+int64_t gcheap_set_hard_limit(int64_t bytes);
+
 /**
  * gcheap_add_roots() - scan a range of memory for pointers at collections
  * @lo: first byte
@@ -677,8 +748,9 @@ int gcheap_set_gctrace(int on);
  * @heap_sys: bytes of the arena the heap has grown into
  * @heap_idle: bytes in spans holding no objects
  * @heap_inuse: bytes in spans holding objects
- * @heap_released: bytes of idle spans given back to the kernel: idle bytes
- *	not backed by memory (estimated from the arena's resident size)
+ * @heap_released: bytes of idle spans no memory backs: never used, or
+ *	given back by the scavenger (@heap_idle - @heap_released is idle
+ *	memory the heap still holds)
  * @heap_objects: allocated objects, always @mallocs - @frees
  * @next_gc: @heap_alloc at which the next automatic collection is due
  *	(UINT64_MAX when automatic collections are off)

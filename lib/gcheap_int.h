@@ -301,6 +301,12 @@ static inline bool gch_prof_take(uint64_t bytes)
 	return true;
 }
 
+/* gc.c; the thread type for gch_spawn() */
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
+				 void *(*)(void *), void *);
+int gch_spawn(pthread_create_fn real, pthread_t *thread,
+	      const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+
 /* gc.c */
 int gch_gc_init(const struct gcheap_options *opts);
 int gch_thread_register(void);

@@ -49,7 +49,8 @@ int gcheap_sys_size_classes(struct gcheap_size_classes *sc);
  * @len: arena length, a multiple of GCHEAP_PAGE_SIZE
  * @base: out: the arena's address, aligned to GCHEAP_PAGE_SIZE (spans and
  *	large objects start on heap pages of the arena, and the library
- *	promises their alignment)
+ *	promises their alignment), with GCHEAP_ARENA_GUARD bytes mapped
+ *	inaccessible right below it
  *
  * Return: 0 or -errno of mmap() (-EFBIG, -ENOMEM, ...).
  */
@@ -136,6 +137,14 @@ int gcheap_sys_finalizer(struct gcheap_finalizer *f);
  * Return: 0 or -errno.
  */
 int gcheap_sys_link(struct gcheap_link *l);
+
+/*
+ * Inaccessible memory kept below the arena. Without it, another mapping
+ * may end where the arena starts, and a pointer to its end (a thread's
+ * stack top, kept in many places) would read as a pointer to the arena's
+ * first object and keep it alive for ever.
+ */
+#define GCHEAP_ARENA_GUARD	4096UL
 
 /**
  * gcheap_sys_profile() - GCHEAP_IOC_PROFILE

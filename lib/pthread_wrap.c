@@ -27,9 +27,6 @@
 
 #include "gcheap_int.h"
 
-typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
-				 void *(*)(void *), void *);
-
 /**
  * struct wrap_start - what the new thread needs to start
  * @fn: the program's start routine
@@ -76,10 +73,10 @@ static int wrap_create(pthread_create_fn real, pthread_t *thread,
 	int ret;
 
 	if (!ws.wait)
-		return real(thread, attr, fn, arg);
+		return gch_spawn(real, thread, attr, fn, arg);
 	if (sem_init(&ws.registered, 0, 0))
 		return errno;
-	ret = real(thread, attr, wrap_thread_start, &ws);
+	ret = gch_spawn(real, thread, attr, wrap_thread_start, &ws);
 	if (!ret)
 		while (sem_wait(&ws.registered) && errno == EINTR)
 			;

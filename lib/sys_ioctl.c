@@ -67,7 +67,7 @@ int gcheap_sys_size_classes(struct gcheap_size_classes *sc)
  */
 int gcheap_sys_map(size_t len, void **base)
 {
-	size_t slop = GCHEAP_PAGE_SIZE;
+	size_t slop = GCHEAP_PAGE_SIZE + GCHEAP_ARENA_GUARD;
 	uintptr_t start, aligned;
 	void *resv, *p;
 
@@ -78,7 +78,8 @@ int gcheap_sys_map(size_t len, void **base)
 	if (resv == MAP_FAILED)
 		return -errno;
 	start = (uintptr_t)resv;
-	aligned = (start + GCHEAP_PAGE_SIZE - 1) & ~(GCHEAP_PAGE_SIZE - 1);
+	aligned = (start + GCHEAP_ARENA_GUARD + GCHEAP_PAGE_SIZE - 1) &
+		  ~(GCHEAP_PAGE_SIZE - 1);
 
 	p = mmap((void *)aligned, len, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, gcheap_devfd, 0);
@@ -88,8 +89,9 @@ int gcheap_sys_map(size_t len, void **base)
 		munmap(resv, len + slop);
 		return err;
 	}
-	if (aligned > start)
-		munmap(resv, aligned - start);
+	/* The guard stays: see GCHEAP_ARENA_GUARD. */
+	if (aligned - GCHEAP_ARENA_GUARD > start)
+		munmap(resv, aligned - GCHEAP_ARENA_GUARD - start);
 	if (start + slop > aligned)
 		munmap((void *)(aligned + len), start + slop - aligned);
 	*base = p;

@@ -167,7 +167,8 @@ static u64 mgc_hard_goal(struct mheap *h)
  * The heap counts what the last mark found live, plus what was allocated
  * since, plus the free slots handed out with cached spans (Go counts a
  * cached span as allocated too). While a concurrent mark runs, its end is
- * due once its work is done or the heap has reached the hard goal.
+ * due once its work is done or the heap has reached the hard goal. The
+ * shrinker asks for a collection (mgc.requested) under memory pressure.
  *
  * Return: true if a collection is due.
  */
@@ -176,12 +177,12 @@ bool mgc_due(struct mheap *h)
 	lockdep_assert_held(&h->lock);
 	if (h->gc.phase == MGC_PHASE_MARK)
 		return h->gc.mark_done || mgc_heap_paced(h) >= mgc_hard_goal(h);
-	if (h->gc.gc_percent < 0)
+	if (h->gc.next_gc == U64_MAX)
 		return false;
-	return mgc_heap_paced(h) >= mgc_trigger(h);
+	return h->gc.requested || mgc_heap_paced(h) >= mgc_trigger(h);
 }
 
-static u64 mgc_goal(s32 percent, u64 live)
+static u64 mgc_percent_goal(s32 percent, u64 live)
 {
 	u64 grow, goal;
 
@@ -191,6 +192,28 @@ static u64 mgc_goal(s32 percent, u64 live)
 	    check_add_overflow(live, grow / 100, &goal))
 		return U64_MAX;
 	return max(goal, MGC_HEAP_MINIMUM);
+}
+
+/**
+ * mgc_goal() - the heap size at which the next collection is due
+ * @h: the heap, mheap.lock held
+ * @live: what the last mark traced
+ *
+ * The GOGC goal, or, under a soft limit, 15/16 of the limit if that comes
+ * first (Go's memory-limit goal), whatever the percent; but at least 1/16
+ * of the live heap (and 1 MiB) above it, so that a live heap at the limit
+ * does not run collections back to back (Go caps their CPU share instead).
+ *
+ * Return: bytes; U64_MAX when automatic collections are off.
+ */
+static u64 mgc_goal(struct mheap *h, u64 live)
+{
+	u64 goal = mgc_percent_goal(h->gc.gc_percent, live), floor;
+
+	if (!h->soft_limit)
+		return goal;
+	floor = mgc_sat_add(live, max(live / 16, MGC_HEAP_MINIMUM / 4));
+	return min(goal, max(h->soft_limit - h->soft_limit / 16, floor));
 }
 
 /* "1.234" for @ns in ms, Go's gctrace precision. */
@@ -249,7 +272,8 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	 * during a concurrent mark survive it, but most are young and die
 	 * before the next one, as bdwgc and Go's heap profiles show.
 	 */
-	h->gc.next_gc = mgc_goal(h->gc.gc_percent, res->traced_bytes);
+	h->gc.next_gc = mgc_goal(h, res->traced_bytes);
+	h->gc.requested = false;
 	h->gc.num_gc++;
 	/* A fatal signal leaves the rest to lazy sweeping. */
 	if (!(g->flags & GCHEAP_GC_NOSWEEP))
@@ -612,6 +636,9 @@ int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 
 	if (g->flags & ~MGC_GC_FLAGS || g->__reserved || g->__reserved2)
 		return -EINVAL;
+	if (g->flags & GCHEAP_GC_RELEASE &&
+	    g->flags & (GCHEAP_GC_NOSWEEP | GCHEAP_GC_CONCURRENT))
+		return -EINVAL;
 
 	mheap_lock(h);
 	ret = -ENXIO;
@@ -632,6 +659,12 @@ int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 		goto out;
 	}
 	ret = mgc_stw(h, g, roots, nroots, stw);
+	if (!ret && (g->flags & GCHEAP_GC_RELEASE)) {
+		/* Go's FreeOSMemory: every free page goes, empty spans too. */
+		mcentral_release_empty(h);
+		g->released = mheap_scavenge(h, U64_MAX, U64_MAX) <<
+			      MHEAP_PAGE_SHIFT;
+	}
 out:
 	mutex_unlock(&h->lock);
 	return ret;
@@ -700,10 +733,12 @@ out:
  */
 int mgc_op_config(struct mheap *h, struct gcheap_gc_config *c)
 {
+	u64 soft = c->soft_limit, hard = c->hard_limit, limit;
 	s32 percent = c->gc_percent;
 	u32 trace = c->gctrace;
 
-	if (c->flags & ~(GCHEAP_GC_SET_PERCENT | GCHEAP_GC_SET_TRACE))
+	if (c->flags & ~(GCHEAP_GC_SET_PERCENT | GCHEAP_GC_SET_TRACE |
+			 GCHEAP_GC_SET_SOFT_LIMIT | GCHEAP_GC_SET_HARD_LIMIT))
 		return -EINVAL;
 	if ((c->flags & GCHEAP_GC_SET_PERCENT) && percent < GCHEAP_GC_OFF)
 		return -EINVAL;
@@ -713,11 +748,23 @@ int mgc_op_config(struct mheap *h, struct gcheap_gc_config *c)
 	mheap_lock(h);
 	c->gc_percent = h->gc.gc_percent;
 	c->gctrace = h->gc.gctrace;
-	if (c->flags & GCHEAP_GC_SET_PERCENT) {
+	c->soft_limit = h->soft_limit;
+	c->hard_limit = h->hard_limit;
+	if (c->flags & GCHEAP_GC_SET_PERCENT)
 		h->gc.gc_percent = percent;
-		/* As Go's SetGCPercent: the goal follows at once. */
-		h->gc.next_gc = mgc_goal(percent, h->gc.heap_live);
-	}
+	if (c->flags & GCHEAP_GC_SET_SOFT_LIMIT)
+		h->soft_limit = soft;
+	if (c->flags & GCHEAP_GC_SET_HARD_LIMIT)
+		h->hard_limit = hard;
+	/* As Go's SetGCPercent and SetMemoryLimit: the goal follows at once. */
+	if (c->flags & ~GCHEAP_GC_SET_TRACE)
+		h->gc.next_gc = mgc_goal(h, h->gc.heap_live);
+	/* Over the limits now: give back what is free, as far as it goes. */
+	limit = mheap_soft_limit_pages(h);
+	if (h->hard_limit && (!limit || h->hard_limit >> MHEAP_PAGE_SHIFT < limit))
+		limit = h->hard_limit >> MHEAP_PAGE_SHIFT;
+	if (limit && h->grown - h->pages_released > limit)
+		mheap_scavenge(h, U64_MAX, h->grown - h->pages_released - limit);
 	if (c->flags & GCHEAP_GC_SET_TRACE)
 		h->gc.gctrace = trace;
 	mutex_unlock(&h->lock);

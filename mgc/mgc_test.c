@@ -867,6 +867,57 @@ static void mgc_test_links_many(struct kunit *test)
 						    target[0], 0), -EEXIST);
 }
 
+static u64 mgc_test_soft(struct kunit *test, struct mheap *h, u32 flags,
+			 s32 percent, u64 soft)
+{
+	struct gcheap_gc_config c = {
+		.size = sizeof(c), .flags = flags, .gc_percent = percent,
+		.soft_limit = soft,
+	};
+	u64 next;
+
+	KUNIT_EXPECT_EQ(test, mgc_op_config(h, &c), 0);
+	mutex_lock(&h->lock);
+	next = h->gc.next_gc;
+	mutex_unlock(&h->lock);
+	return next;
+}
+
+/*
+ * The soft limit's goal: 15/16 of the limit when it comes before GOGC's,
+ * whatever the percent, but 1/16 of the live heap (1 MiB at least) above
+ * the live heap; a shrinker's request makes a collection due unless they
+ * are off.
+ */
+static void mgc_test_soft_limit(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	const u32 soft = GCHEAP_GC_SET_SOFT_LIMIT, pct = GCHEAP_GC_SET_PERCENT;
+
+	KUNIT_EXPECT_EQ(test, mgc_test_soft(test, h, soft, 0, 64 << 20),
+			MGC_HEAP_MINIMUM);
+	KUNIT_EXPECT_EQ(test, mgc_test_soft(test, h, pct, GCHEAP_GC_OFF, 0),
+			60ULL << 20);
+	KUNIT_EXPECT_EQ(test, mgc_test_soft(test, h, soft, 0, 512 << 10),
+			1ULL << 20);
+	mutex_lock(&h->lock);
+	h->gc.heap_live = 32 << 20;
+	mutex_unlock(&h->lock);
+	KUNIT_EXPECT_EQ(test, mgc_test_soft(test, h, soft, 0, 16 << 20),
+			34ULL << 20);
+	KUNIT_EXPECT_EQ(test, mgc_test_soft(test, h, soft, 0, 0), U64_MAX);
+
+	mutex_lock(&h->lock);
+	h->gc.heap_live = 0;
+	h->gc.requested = true;
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	mutex_unlock(&h->lock);
+	mgc_test_soft(test, h, pct, 100, 0);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	mutex_unlock(&h->lock);
+}
+
 static int mgc_test_profile_add(struct mheap *h, u64 addr, u32 bucket)
 {
 	struct gcheap_profile p = {
@@ -964,6 +1015,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_links),
 	KUNIT_CASE(mgc_test_links_many),
 	KUNIT_CASE(mgc_test_profile),
+	KUNIT_CASE(mgc_test_soft_limit),
 	{}
 };
 

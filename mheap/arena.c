@@ -6,10 +6,12 @@
  * reach the pages through the kernel's direct map, never through the user
  * mapping.
  *
- * Pages are only ever added here, under mheap_arena.lock, and freed when the
- * heap is destroyed, after its mapping is gone; so a page pointer, once
- * read, stays valid for the heap's lifetime. Lookups therefore take no lock:
- * the collector makes one for every object it scans. Chunk arrays and pages
+ * Pages are added here, under mheap_arena.lock, and freed when the heap is
+ * destroyed, after its mapping is gone, or when the scavenger releases the
+ * pages of free spans (mheap_arena_release()), which no lockless reader
+ * looks at: so a page pointer read for a span in use stays valid while the
+ * span is. Lookups therefore take no lock: the collector makes one for
+ * every object it scans. Chunk arrays and pages
  * are published with a release store after they are zeroed, and read with
  * READ_ONCE(), whose address dependency orders the reads of their contents.
  */
@@ -22,6 +24,7 @@
 #include <linux/lockdep.h>
 #include <linux/mmap_lock.h>
 #include <linux/smp.h>
+#include <linux/memcontrol.h>
 #include <asm/barrier.h>
 #ifdef CONFIG_X86
 #include <asm/tlbflush.h>
@@ -89,6 +92,9 @@ void mheap_arena_destroy(struct mheap *h)
 	h->backing = NULL;
 }
 
+static struct page *arena_page_get(struct mheap *h, unsigned long pgoff,
+				   gfp_t gfp);
+
 /**
  * mheap_arena_page() - the page behind a base page of the arena
  * @h: the heap, with an arena
@@ -102,6 +108,16 @@ void mheap_arena_destroy(struct mheap *h)
  */
 struct page *mheap_arena_page(struct mheap *h, unsigned long pgoff, bool alloc)
 {
+	return arena_page_get(h, pgoff, alloc ? GFP_KERNEL_ACCOUNT | __GFP_ZERO : 0);
+}
+
+/*
+ * mheap_arena_page(), allocating a missing page with @gfp (0: none). Pages
+ * are added under mheap.lock, or, in the KUnit suites, by one thread.
+ */
+static struct page *arena_page_get(struct mheap *h, unsigned long pgoff,
+				   gfp_t gfp)
+{
 	struct mheap_arena *a = h->backing;
 	unsigned long c = pgoff / ARENA_CHUNK_PAGES;
 	unsigned long i = pgoff % ARENA_CHUNK_PAGES;
@@ -112,14 +128,14 @@ struct page *mheap_arena_page(struct mheap *h, unsigned long pgoff, bool alloc)
 	have = READ_ONCE(a->pages[c]);
 	if (have)
 		page = READ_ONCE(have[i]);
-	if (page || !alloc)
+	if (page || !gfp)
 		return page;
 
 	/* The chunk's array (128 KiB) is made once, by its first fault. */
 	if (!have)
 		chunk = kvcalloc(ARENA_CHUNK_PAGES, sizeof(*chunk),
 				 GFP_KERNEL_ACCOUNT);
-	fresh = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	fresh = alloc_page(gfp);
 	spin_lock(&a->lock);
 	if (!a->pages[c] && chunk) {
 		/* Pairs with the lockless READ_ONCE() above: zeroed first. */
@@ -141,6 +157,134 @@ struct page *mheap_arena_page(struct mheap *h, unsigned long pgoff, bool alloc)
 	if (fresh)
 		__free_page(fresh);
 	return page;
+}
+
+/* What a heap leaves of its memory cgroup's memory.max, at least. */
+#define ARENA_MEMCG_RESERVE	((4UL << 20) >> PAGE_SHIFT)
+
+/*
+ * Whether @pages more leave the calling task's memory cgroup, and each of
+ * its ancestors, a reserve below memory.max: 1/32 of it, at least 4 MiB.
+ * At the limit itself, anything the process then needs (a page of stack,
+ * the kernel's memory for a collection) would call the cgroup's OOM killer;
+ * a heap that stops short of it lets its allocation fail instead.
+ */
+static bool arena_memcg_room(unsigned long pages)
+{
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm), *m;
+	bool room = true;
+
+	for (m = memcg; m && room; m = parent_mem_cgroup(m)) {
+		unsigned long max = READ_ONCE(m->memory.max);
+		unsigned long reserve = max_t(unsigned long, max / 32,
+					      ARENA_MEMCG_RESERVE);
+
+		if (max == PAGE_COUNTER_MAX)
+			continue;
+		room = page_counter_read(&m->memory) + pages + reserve <= max;
+	}
+	mem_cgroup_put(memcg);
+	return room;
+#else
+	return true;
+#endif
+}
+
+/**
+ * mheap_arena_populate() - back every base page of a run of heap pages
+ * @h: the heap, mheap.lock held
+ * @page: first heap page
+ * @npages: heap pages
+ *
+ * Pages are charged to the calling task's memory cgroup; near its limit
+ * (arena_memcg_room()), or at it, the allocation fails instead of calling
+ * the OOM killer (__GFP_RETRY_MAYFAIL).
+ * The KUnit suites' heaps, which no user mapping backs, keep getting pages
+ * on first touch.
+ *
+ * Return: 0, -ENOMEM, or -EINTR (a fatal signal): the pages backed so far
+ * stay.
+ */
+int mheap_arena_populate(struct mheap *h, u64 page, u64 npages)
+{
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_RETRY_MAYFAIL |
+			  __GFP_NOWARN;
+	unsigned long per = MHEAP_PAGE_SIZE / PAGE_SIZE;
+	unsigned long p, first = page * per, end = (page + npages) * per;
+
+	lockdep_assert_held(&h->lock);
+	if (!h->backing || !h->backing->mapping)
+		return 0;
+	if (!arena_memcg_room(end - first))
+		return -ENOMEM;
+	for (p = first; p < end; p++) {
+		if (!arena_page_get(h, p, gfp))
+			return -ENOMEM;
+		if (!((p - first + 1) % 64)) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+/* Pages freed per batch by mheap_arena_release(). */
+#define ARENA_RELEASE_BATCH	64
+
+/**
+ * mheap_arena_release() - free the pages behind a run of free heap pages
+ * @h: the heap, mheap.lock held
+ * @page: first heap page
+ * @npages: heap pages, of free spans
+ *
+ * Free spans have no user mapping (mheap_free_span() zapped it, and the
+ * fault handler maps in-use spans only), and the lockless readers read
+ * in-use spans only (see the top of the file and mheap/scavenge.c), so
+ * the pages go at once. A later touch, once a span is there again, gets
+ * a fresh zeroed page.
+ */
+void mheap_arena_release(struct mheap *h, u64 page, u64 npages)
+{
+	unsigned long per = MHEAP_PAGE_SIZE / PAGE_SIZE;
+	unsigned long p = page * per, end = (page + npages) * per;
+	struct page *batch[ARENA_RELEASE_BATCH];
+	struct mheap_arena *a = h->backing;
+	unsigned int n = 0, i;
+
+	lockdep_assert_held(&h->lock);
+	if (!a)
+		return;
+	while (p < end) {
+		unsigned long c = p / ARENA_CHUNK_PAGES;
+		struct page **chunk = a->pages[c];
+
+		if (!chunk) {
+			p = (c + 1) * ARENA_CHUNK_PAGES;
+			continue;
+		}
+		for (; p < end && p / ARENA_CHUNK_PAGES == c; p++) {
+			struct page *pg = chunk[p % ARENA_CHUNK_PAGES];
+
+			if (!pg)
+				continue;
+			spin_lock(&a->lock);
+			WRITE_ONCE(chunk[p % ARENA_CHUNK_PAGES], NULL);
+			spin_unlock(&a->lock);
+			batch[n++] = pg;
+			if (n < ARENA_RELEASE_BATCH)
+				continue;
+			for (i = 0; i < n; i++)
+				put_page(batch[i]);
+			atomic_long_sub(n, &a->resident);
+			n = 0;
+			cond_resched();
+		}
+	}
+	for (i = 0; i < n; i++)
+		put_page(batch[i]);
+	atomic_long_sub(n, &a->resident);
 }
 
 /**

@@ -135,6 +135,8 @@ enum mspan_state {
  * @cachefree: while @cached: the slots handed out free
  * @cachefreed: while @cached: handed-out slots freed through the fd before
  *	the span came back
+ * @free_since: while free: when it became free (mgc_now_ns()), the latest
+ *	of its parts' once merged; 0 for pages never used
  * @specials: records attached to its objects, sorted by offset (mgc/special.c)
  * @links_held: disappearing links lying in its objects (so that freeing an
  *	object of a span with none need not look for them)
@@ -155,6 +157,7 @@ struct mspan {
 	u32 nalloc;
 	u32 sweepgen;
 	u64 divmul;
+	u64 free_since;
 	unsigned long *bits;
 	unsigned long *allocbits;
 	unsigned long *gcmarkbits;
@@ -273,6 +276,8 @@ struct mgc_special;
  * @link_clears: after a mark's end, the root-memory links to clear, for the
  *	front end to write outside mheap.lock (mgc_links_pending())
  * @nlink_clears: entries of @link_clears
+ * @requested: the shrinker asked for a collection; the next completed one
+ *	clears it
  * @prof: per heap-profile bucket, the frees of its sampled objects
  * @prof_len: buckets in @prof: one past the highest id added
  * @prof_cap: entries allocated at @prof
@@ -320,6 +325,7 @@ struct mgc {
 	u64 nroot_links;
 	u64 *link_clears;
 	u32 nlink_clears;
+	bool requested;
 	struct gcheap_profile_count *prof;
 	u32 prof_len;
 	u32 prof_cap;
@@ -348,6 +354,13 @@ struct mgc {
  * @central: per span class
  * @pages_inuse: pages in in-use spans
  * @pages_free: pages in free spans
+ * @released: per span-map chunk, bit per page: no memory backs the page
+ *	(mheap/scavenge.c); only free pages are
+ * @pages_released: bits set in @released
+ * @soft_limit: bytes held above which idle pages are released and
+ *	collections come earlier (Go's GOMEMLIMIT); 0: none
+ * @hard_limit: bytes held beyond which spans are not backed (ENOMEM); 0:
+ *	none
  * @large_bytes: bytes in in-use large spans
  * @large_mallocs: large objects allocated
  * @large_frees: large objects freed
@@ -378,6 +391,10 @@ struct mheap {
 	struct mcentral central[MHEAP_NUM_SPANCLASSES];
 	u64 pages_inuse;
 	u64 pages_free;
+	unsigned long **released;
+	u64 pages_released;
+	u64 soft_limit;
+	u64 hard_limit;
 	u64 large_bytes;
 	u64 large_mallocs;
 	u64 large_frees;
@@ -401,6 +418,17 @@ void mheap_free_deferred(struct mheap *h);
 struct mspan *mheap_span_of_page(struct mheap *h, u64 page);
 struct mspan *mheap_span_of_addr(struct mheap *h, u64 addr);
 bool mheap_page_inuse(struct mheap *h, u64 page);
+
+/* scavenge.c */
+extern atomic_long_t mheap_held_total;
+extern unsigned long mheap_limit_total;
+int mheap_released_chunk(struct mheap *h, unsigned long c);
+void mheap_released_grow(struct mheap *h, u64 start, u64 n);
+u64 mheap_scavenge(struct mheap *h, u64 idle_since, u64 want);
+u64 mheap_idle_held(const struct mheap *h);
+u64 mheap_soft_limit_pages(const struct mheap *h);
+int mheap_back_span(struct mheap *h, struct mspan *s);
+void mheap_released_destroy(struct mheap *h);
 
 /* mheap.lock for a call of the program (see Locking at the top). */
 static inline void mheap_lock(struct mheap *h)
@@ -439,6 +467,8 @@ void mheap_arena_clear(struct mheap *h, u64 off, u64 len);
 const void *mheap_arena_peek(struct mheap *h, unsigned long pgoff);
 int mheap_arena_poke(struct mheap *h, u64 off, u64 val);
 void mheap_arena_unmap(struct mheap *h, u64 page, u64 npages);
+int mheap_arena_populate(struct mheap *h, u64 page, u64 npages);
+void mheap_arena_release(struct mheap *h, u64 page, u64 npages);
 u64 mheap_arena_resident(struct mheap *h);
 bool mheap_arena_dirty_reset(struct mheap *h);
 int mheap_arena_dirty_collect(struct mheap *h, unsigned long *bits,

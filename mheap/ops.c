@@ -373,6 +373,9 @@ int mheap_op_stats(struct mheap *h, struct gcheap_stats *st,
 	st->heap_sys = h->grown << MHEAP_PAGE_SHIFT;
 	st->heap_inuse = h->pages_inuse << MHEAP_PAGE_SHIFT;
 	st->heap_idle = h->pages_free << MHEAP_PAGE_SHIFT;
+	st->heap_released = h->pages_released << MHEAP_PAGE_SHIFT;
+	st->soft_limit = h->soft_limit;
+	st->hard_limit = h->hard_limit;
 	st->heap_alloc = alloc + h->large_bytes;
 	st->heap_objects = objects + h->large_mallocs - h->large_frees;
 	st->mallocs = mallocs + h->large_mallocs;

@@ -52,6 +52,8 @@ static int spanmap_populate(struct mheap *h, u64 start, u64 npages)
 
 	for (c = start / MHEAP_CHUNK_PAGES;
 	     c <= (start + npages - 1) / MHEAP_CHUNK_PAGES; c++) {
+		if (mheap_released_chunk(h, c))
+			return -ENOMEM;
 		if (h->spanmap[c])
 			continue;
 		h->spanmap[c] = kvcalloc(MHEAP_CHUNK_PAGES, sizeof(struct mspan *),
@@ -184,6 +186,7 @@ static struct mspan *mheap_coalesce(struct mheap *h, struct mspan *s)
 			s->start = n->start;
 			s->npages += n->npages;
 			s->needzero |= n->needzero;
+			s->free_since = max(s->free_since, n->free_since);
 			mheap_retire(h, n);
 		}
 	}
@@ -194,6 +197,7 @@ static struct mspan *mheap_coalesce(struct mheap *h, struct mspan *s)
 		spanmap_set(h, s->start + s->npages - 1, NULL);
 		s->npages += n->npages;
 		s->needzero |= n->needzero;
+		s->free_since = max(s->free_since, n->free_since);
 		mheap_retire(h, n);
 	}
 	spanmap_set(h, s->start, s);
@@ -223,6 +227,7 @@ static int mheap_grow(struct mheap *h, u64 npages)
 	s = mspan_new(h->grown, npages);
 	if (!s)
 		return -ENOMEM;
+	mheap_released_grow(h, h->grown, npages);
 	h->grown += npages;
 	h->pages_free += npages;
 	mheap_coalesce(h, s);
@@ -240,7 +245,10 @@ static int mheap_grow(struct mheap *h, u64 npages)
  * page at it; the caller makes it a small or large span (mspan_init_*()) or
  * gives it back with mheap_free_span().
  *
- * Return: the span, or NULL if the arena is full or memory ran out.
+ * Its pages are backed by memory (mheap_back_span()).
+ *
+ * Return: the span, or NULL if the arena is full, a limit is reached or
+ * memory ran out.
  */
 struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 {
@@ -275,6 +283,7 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 			return NULL;
 		freelist_remove(h, s);
 		rest->needzero = s->needzero;
+		rest->free_since = s->free_since;
 		spanmap_set(h, rest->start, rest);
 		spanmap_set(h, rest->start + rest->npages - 1, rest);
 		freelist_insert(h, rest);
@@ -283,6 +292,11 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 		freelist_remove(h, s);
 	}
 	WRITE_ONCE(s->state, MSPAN_DEAD);
+	if (mheap_back_span(h, s)) {
+		/* Over a limit, or no memory: back on the lists as it was. */
+		mheap_coalesce(h, s);
+		return NULL;
+	}
 	spanmap_set_range(h, s->start, s->npages, s);
 	h->pages_free -= npages;
 	h->pages_inuse += npages;
@@ -302,6 +316,7 @@ static void mheap_free_span_now(struct mheap *h, struct mspan *s, bool touched)
 	/* Whatever the span held is still in its pages. */
 	if (touched)
 		s->needzero = true;
+	s->free_since = mgc_now_ns();
 	spanmap_set_range(h, s->start, s->npages, NULL);
 	/* Free pages are out of bounds for the program: next touch is SIGBUS. */
 	if (touched)
@@ -409,8 +424,15 @@ int mheap_set_arena(struct mheap *h, u64 base, u64 bytes)
 		goto out;
 	ret = -ENOMEM;
 	h->spanmap = kvcalloc(nchunks, sizeof(*h->spanmap), GFP_KERNEL_ACCOUNT);
-	if (!h->spanmap)
+	h->released = kvcalloc(nchunks, sizeof(*h->released),
+			       GFP_KERNEL_ACCOUNT);
+	if (!h->spanmap || !h->released) {
+		kvfree(h->spanmap);
+		kvfree(h->released);
+		h->spanmap = NULL;
+		h->released = NULL;
 		goto out;
+	}
 	h->nchunks = nchunks;
 	h->arena_pages = bytes >> MHEAP_PAGE_SHIFT;
 	ret = mheap_arena_init(h);
@@ -422,7 +444,9 @@ int mheap_set_arena(struct mheap *h, u64 base, u64 bytes)
 	}
 	if (ret) {
 		kvfree(h->spanmap);
+		kvfree(h->released);
 		h->spanmap = NULL;
+		h->released = NULL;
 		h->nchunks = 0;
 		h->arena_pages = 0;
 		goto out;
@@ -468,6 +492,7 @@ void mheap_destroy(struct mheap *h)
 	for (i = 0; i < MHEAP_FREE_LISTS; i++)
 		mheap_destroy_list(h, &h->free[i]);
 	mheap_destroy_list(h, &h->free_large);
+	mheap_released_destroy(h);
 	if (h->spanmap) {
 		for (c = 0; c < h->nchunks; c++)
 			kvfree(h->spanmap[c]);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit: the page heap: allocation, splitting, coalescing, growth and the
- * span map. Also built in user space by hosted/ under ASan and UBSan.
+ * span map; released pages, the scavenger's bookkeeping and the limits.
+ * Also built in user space by hosted/ under ASan and UBSan.
  */
 #include <kunit/test.h>
+#include <linux/mm.h>
 #include "mheap_test.h"
 
 static struct mspan *pageheap_test_alloc(struct kunit *test, struct mheap *h,
@@ -171,11 +173,93 @@ static void pageheap_test_many_spans(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h->pages_inuse, 0ULL);
 }
 
+/*
+ * Grown pages start released; a span taken is not; freed, its pages are
+ * idle and held until the scavenger gives them back, and only those free
+ * long enough.
+ */
+static void pageheap_test_scavenge(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct mspan *a;
+	u64 start, off;
+
+	a = pageheap_test_alloc(test, h, 4);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	start = a->start;
+	off = start << MHEAP_PAGE_SHIFT;
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, h->pages_released, h->grown - 4);
+	KUNIT_EXPECT_EQ(test, mheap_idle_held(h), 0ULL);
+	mutex_unlock(&h->lock);
+	KUNIT_ASSERT_EQ(test, mheap_arena_poke(h, off + 8, 0x1234), 0);
+	pageheap_test_free(h, a);
+
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, mheap_idle_held(h), 4ULL);
+	/* Freed just now: not free since time 0. */
+	KUNIT_EXPECT_EQ(test, mheap_scavenge(h, 0, U64_MAX), 0ULL);
+	KUNIT_EXPECT_NOT_NULL(test, mheap_arena_peek(h, off >> PAGE_SHIFT));
+	KUNIT_EXPECT_EQ(test, mheap_scavenge(h, U64_MAX, U64_MAX), 4ULL);
+	KUNIT_EXPECT_EQ(test, h->pages_released, h->grown);
+	KUNIT_EXPECT_EQ(test, mheap_idle_held(h), 0ULL);
+	KUNIT_EXPECT_NULL(test, mheap_arena_peek(h, off >> PAGE_SHIFT));
+	KUNIT_EXPECT_EQ(test, mheap_scavenge(h, U64_MAX, U64_MAX), 0ULL);
+	mutex_unlock(&h->lock);
+
+	/* Taken again: backed (zeroed), needing no clearing. */
+	a = pageheap_test_alloc(test, h, 4);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_EXPECT_EQ(test, a->start, start);
+	KUNIT_EXPECT_FALSE(test, a->needzero);
+	KUNIT_EXPECT_EQ(test, h->pages_released, h->grown - 4);
+}
+
+/*
+ * The hard limit bounds what the heap holds: idle pages are given back to
+ * make room, and a span that does not fit even then is refused; so is one
+ * past the module-wide limit.
+ */
+static void pageheap_test_limits(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	unsigned long total = mheap_limit_total;
+	struct mspan *a, *b, *c;
+	u64 released;
+
+	h->hard_limit = 16ULL << MHEAP_PAGE_SHIFT;
+	a = pageheap_test_alloc(test, h, 8);
+	b = pageheap_test_alloc(test, h, 8);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_NULL(test, pageheap_test_alloc(test, h, 1));
+	pageheap_test_free(h, a);
+	/* 8 idle pages given back are not enough for 12. */
+	released = h->pages_released;
+	KUNIT_EXPECT_NULL(test, pageheap_test_alloc(test, h, 12));
+	KUNIT_EXPECT_EQ(test, h->pages_released, released + 8);
+	c = pageheap_test_alloc(test, h, 8);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_EQ(test, h->grown - h->pages_released, 16ULL);
+	pageheap_test_free(h, c);
+	pageheap_test_free(h, b);
+
+	/* The module-wide limit: what every heap holds, this one's 16 idle. */
+	h->hard_limit = 0;
+	mheap_limit_total = atomic_long_read(&mheap_held_total) + 4;
+	a = pageheap_test_alloc(test, h, 20);
+	KUNIT_EXPECT_NOT_NULL(test, a);
+	KUNIT_EXPECT_NULL(test, pageheap_test_alloc(test, h, 20));
+	mheap_limit_total = total;
+}
+
 static struct kunit_case pageheap_test_cases[] = {
 	KUNIT_CASE(pageheap_test_alloc_free_coalesce),
 	KUNIT_CASE(pageheap_test_span_map),
 	KUNIT_CASE(pageheap_test_grow_to_limit),
 	KUNIT_CASE(pageheap_test_many_spans),
+	KUNIT_CASE(pageheap_test_scavenge),
+	KUNIT_CASE(pageheap_test_limits),
 	{}
 };
 

@@ -387,6 +387,10 @@ struct gcheap_class_stats {
  * @pauses: in: user pointer to GCHEAP_NUM_PAUSES struct gcheap_pause, or
  *	0; filled like Go's PauseNs and PauseEnd: entry (num_gc + 255) % 256
  *	is the most recent
+ * @heap_released: out: bytes of free spans no memory backs (Go's
+ *	HeapReleased): never used, or given back by the scavenger
+ * @soft_limit: out: the heap's soft memory limit (0: none)
+ * @hard_limit: out: the heap's hard memory limit (0: none)
  *
  * Allocations from cached spans are counted when the span is given back.
  */
@@ -415,6 +419,9 @@ struct gcheap_stats {
 	__aligned_u64 gc_cpu_ns;
 	__aligned_u64 age_ns;
 	__aligned_u64 pauses;
+	__aligned_u64 heap_released;
+	__aligned_u64 soft_limit;
+	__aligned_u64 hard_limit;
 };
 
 #define GCHEAP_IOC_STATS _IO(GCHEAP_TYPE, GCHEAP_CMD_STATS)
@@ -476,6 +483,11 @@ struct gcheap_roots {
  * program, or, if one runs, finish it.
  */
 #define GCHEAP_GC_CONCURRENT		_BITUL(1)
+/*
+ * After the sweep, give the memory of every free span back (Go's
+ * debug.FreeOSMemory); not with GCHEAP_GC_NOSWEEP nor GCHEAP_GC_CONCURRENT.
+ */
+#define GCHEAP_GC_RELEASE		_BITUL(2)
 /* gcheap_gc.out_flags: the call started a concurrent mark. */
 #define GCHEAP_GC_MARKING		_BITUL(0)
 /* Most bytes of roots one collection reads (registered and passed). */
@@ -501,6 +513,7 @@ struct gcheap_roots {
  * @out_flags: out: GCHEAP_GC_MARKING if the call started a concurrent mark
  *	(the fields above then describe no completed collection)
  * @__reserved2: must be 0
+ * @released: out: with GCHEAP_GC_RELEASE, bytes whose memory was given back
  *
  * The caller must have stopped every other thread that uses the heap and
  * given back every cached span (REFILL with GCHEAP_REFILL_RELEASE_ONLY):
@@ -546,6 +559,7 @@ struct gcheap_gc {
 	__aligned_u64 overflows;
 	__u32 out_flags;
 	__u32 __reserved2;
+	__aligned_u64 released;
 };
 
 #define GCHEAP_IOC_GC _IO(GCHEAP_TYPE, GCHEAP_CMD_GC)
@@ -553,6 +567,8 @@ struct gcheap_gc {
 /* gcheap_gc_config.flags: which fields to set (the old values come back). */
 #define GCHEAP_GC_SET_PERCENT		_BITUL(0)
 #define GCHEAP_GC_SET_TRACE		_BITUL(1)
+#define GCHEAP_GC_SET_SOFT_LIMIT	_BITUL(2)
+#define GCHEAP_GC_SET_HARD_LIMIT	_BITUL(3)
 /* gc_percent that turns automatic collection off (Go's GOGC=off). */
 #define GCHEAP_GC_OFF			(-1)
 
@@ -566,12 +582,28 @@ struct gcheap_gc {
  * @gctrace: in/out: 1 to print one line per collection in the kernel log,
  *	in the format of Go's GODEBUG=gctrace=1; default: module parameter
  *	gctrace. EINVAL above 1.
+ * @soft_limit: in/out: bytes (Go's GOMEMLIMIT, a multiple of
+ *	GCHEAP_PAGE_SIZE, 0 for none, the default). The heap's memory is its
+ *	spans in use and its free pages not given back. Past 15/16 of the
+ *	limit, the memory of free spans is given back at once; collections
+ *	are due when the heap's objects reach 15/16 of the limit, whatever
+ *	the GOGC percent, even off, but never before the heap has grown by
+ *	1/16 of its live heap since the last collection (a live heap over the
+ *	limit does not make collections run back to back).
+ * @hard_limit: in/out: bytes (a multiple of GCHEAP_PAGE_SIZE, 0 for none,
+ *	the default): a span that would take the heap's memory past it is
+ *	refused (REFILL and ALLOC fail with ENOMEM) once free memory was given
+ *	back; the library then collects once and tries again. The module
+ *	parameter limit_mb bounds the memory of all heaps together the same
+ *	way.
  */
 struct gcheap_gc_config {
 	__u32 size;
 	__u32 flags;
 	__s32 gc_percent;
 	__u32 gctrace;
+	__aligned_u64 soft_limit;
+	__aligned_u64 hard_limit;
 };
 
 #define GCHEAP_IOC_GC_CONFIG _IO(GCHEAP_TYPE, GCHEAP_CMD_GC_CONFIG)

@@ -37,6 +37,21 @@ typedef struct {
 	long counter;
 } atomic_long_t;
 
+static inline long atomic_long_read(const atomic_long_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_long_add(long i, atomic_long_t *v)
+{
+	__atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
+static inline void atomic_long_sub(long i, atomic_long_t *v)
+{
+	__atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
 static inline long atomic_long_fetch_or(long i, atomic_long_t *v)
 {
 	return __atomic_fetch_or(&v->counter, i, __ATOMIC_SEQ_CST);
