@@ -648,12 +648,17 @@ int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 	if (h->cached_spans)
 		goto out;
 	g->out_flags = 0;
-	if (h->gc.phase == MGC_PHASE_MARK) {
+	if (h->gc.phase == MGC_PHASE_MARK &&
+	    (g->flags & GCHEAP_GC_CONCURRENT)) {
 		ret = mgc_finish(h, g, roots, nroots, t0, stw);
-		if (ret || (g->flags & GCHEAP_GC_CONCURRENT))
-			goto out;
-		/* Asked for a whole collection: run one of its own. */
-		stw = 0;
+		goto out;
+	} else if (h->gc.phase == MGC_PHASE_MARK) {
+		/*
+		 * Asked for a whole collection: it marks everything again, so
+		 * the concurrent mark is dropped rather than finished; its end
+		 * would rescan every page written since it began.
+		 */
+		mgc_abort(h);
 	} else if (g->flags & GCHEAP_GC_CONCURRENT) {
 		ret = mgc_start(h, g, roots, nroots, t0);
 		goto out;

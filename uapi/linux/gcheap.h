@@ -540,8 +540,8 @@ struct gcheap_roots {
  * the second call scans the roots again and the marked objects on written
  * pages, ends the mark and sweeps as without the flag. Objects allocated
  * between the calls survive the collection. A call without the flag while
- * a concurrent mark runs finishes it, then runs a whole collection of its
- * own.
+ * a concurrent mark runs drops that mark (its marks would all be made
+ * again) and runs a whole collection of its own.
  */
 struct gcheap_gc {
 	__u32 size;
