@@ -251,7 +251,7 @@ void mheap_arena_release(struct mheap *h, u64 page, u64 npages)
 	unsigned long p = page * per, end = (page + npages) * per;
 	struct page *batch[ARENA_RELEASE_BATCH];
 	struct mheap_arena *a = h->backing;
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 
 	lockdep_assert_held(&h->lock);
 	if (!a)
@@ -275,15 +275,14 @@ void mheap_arena_release(struct mheap *h, u64 page, u64 npages)
 			batch[n++] = pg;
 			if (n < ARENA_RELEASE_BATCH)
 				continue;
-			for (i = 0; i < n; i++)
-				put_page(batch[i]);
+			/* One memcg uncharge and one free per batch. */
+			release_pages(batch, n);
 			atomic_long_sub(n, &a->resident);
 			n = 0;
 			cond_resched();
 		}
 	}
-	for (i = 0; i < n; i++)
-		put_page(batch[i]);
+	release_pages(batch, n);
 	atomic_long_sub(n, &a->resident);
 }
 

@@ -174,6 +174,7 @@ bool mcentral_release_empty(struct mheap *h)
 	/* During a mark they could only wait for its end: keep them in use. */
 	if (!h->empty_spans || h->gc.mark)
 		return false;
+	mheap_unmap_batch_begin(h);
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		struct mcentral *c = &h->central[i];
 		struct mspan *s, *tmp;
@@ -186,5 +187,6 @@ bool mcentral_release_empty(struct mheap *h)
 			any = true;
 		}
 	}
+	mheap_unmap_batch_end(h);
 	return any;
 }

@@ -361,6 +361,9 @@ struct mgc {
  *	collections come earlier (Go's GOMEMLIMIT); 0: none
  * @hard_limit: bytes held beyond which spans are not backed (ENOMEM); 0:
  *	none
+ * @unmap_batch: freed spans' zaps wait for mheap_unmap_batch_end()
+ * @unmap_lo: first page of the spans freed in the batch
+ * @unmap_hi: one past their last page
  * @large_bytes: bytes in in-use large spans
  * @large_mallocs: large objects allocated
  * @large_frees: large objects freed
@@ -395,6 +398,9 @@ struct mheap {
 	u64 pages_released;
 	u64 soft_limit;
 	u64 hard_limit;
+	bool unmap_batch;
+	u64 unmap_lo;
+	u64 unmap_hi;
 	u64 large_bytes;
 	u64 large_mallocs;
 	u64 large_frees;
@@ -414,6 +420,8 @@ int mheap_set_arena(struct mheap *h, u64 base, u64 bytes);
 void mheap_destroy(struct mheap *h);
 struct mspan *mheap_alloc_span(struct mheap *h, u64 npages);
 void mheap_free_span(struct mheap *h, struct mspan *s);
+void mheap_unmap_batch_begin(struct mheap *h);
+void mheap_unmap_batch_end(struct mheap *h);
 void mheap_free_deferred(struct mheap *h);
 struct mspan *mheap_span_of_page(struct mheap *h, u64 page);
 struct mspan *mheap_span_of_addr(struct mheap *h, u64 addr);

@@ -318,12 +318,60 @@ static void mheap_free_span_now(struct mheap *h, struct mspan *s, bool touched)
 		s->needzero = true;
 	s->free_since = mgc_now_ns();
 	spanmap_set_range(h, s->start, s->npages, NULL);
-	/* Free pages are out of bounds for the program: next touch is SIGBUS. */
-	if (touched)
+	/*
+	 * Free pages are out of bounds for the program: next touch is SIGBUS.
+	 * In a batch (mheap_unmap_batch_end()) the zap waits for its end.
+	 */
+	if (touched && h->unmap_batch) {
+		h->unmap_lo = min(h->unmap_lo, s->start);
+		h->unmap_hi = max(h->unmap_hi, s->start + s->npages);
+	} else if (touched) {
 		mheap_arena_unmap(h, s->start, s->npages);
+	}
 	h->pages_inuse -= s->npages;
 	h->pages_free += s->npages;
 	mheap_coalesce(h, s);
+}
+
+/**
+ * mheap_unmap_batch_begin() - many spans are about to be freed: zap their
+ *	user mappings once, at mheap_unmap_batch_end(), not one by one
+ * @h: the heap, mheap.lock held until the batch ends
+ */
+void mheap_unmap_batch_begin(struct mheap *h)
+{
+	lockdep_assert_held(&h->lock);
+	h->unmap_batch = true;
+	h->unmap_lo = U64_MAX;
+	h->unmap_hi = 0;
+}
+
+static void unmap_free_list(struct mheap *h, struct list_head *head)
+{
+	struct mspan *s;
+
+	list_for_each_entry(s, head, list)
+		if (s->start < h->unmap_hi && s->start + s->npages > h->unmap_lo)
+			mheap_arena_unmap(h, s->start, s->npages);
+}
+
+/**
+ * mheap_unmap_batch_end() - zap the free spans the batch touched, each
+ *	once: the freed spans have merged into them, and spans in use in
+ *	between keep their mappings
+ * @h: the heap, mheap.lock held since mheap_unmap_batch_begin()
+ */
+void mheap_unmap_batch_end(struct mheap *h)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&h->lock);
+	h->unmap_batch = false;
+	if (h->unmap_lo >= h->unmap_hi)
+		return;
+	for (i = 1; i < MHEAP_FREE_LISTS; i++)
+		unmap_free_list(h, &h->free[i]);
+	unmap_free_list(h, &h->free_large);
 }
 
 /**
