@@ -27,6 +27,9 @@
 #include "mheap/arena.h"
 #include "mgc/mgc.h"
 
+#define CREATE_TRACE_POINTS
+#include <trace/gcheap_events.h>
+
 static unsigned long arena_max_mb = 64 * 1024;
 module_param(arena_max_mb, ulong, 0644);
 MODULE_PARM_DESC(arena_max_mb, "Longest arena one heap may map, in MiB (default 65536)");
@@ -95,6 +98,9 @@ struct gcheap_heap {
 	struct delayed_work scavenger;
 	struct list_head node;
 };
+
+/* The number of the next heap opened (mheap.id), from 1. */
+static atomic_t gcheap_next_id = ATOMIC_INIT(0);
 
 /* Every heap, for the shrinker; nothing allocates memory while holding it. */
 static LIST_HEAD(gcheap_heaps);
@@ -924,6 +930,7 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 	if (!heap)
 		return -ENOMEM;
 	mheap_init(&heap->mh);
+	heap->mh.id = atomic_inc_return(&gcheap_next_id);
 	heap->mm = current->mm;
 	mmgrab(heap->mm);
 	/*

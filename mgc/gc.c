@@ -36,6 +36,7 @@
 #include <linux/printk.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <trace/gcheap_events.h>
 #include "mgc.h"
 
 bool mgc_gctrace_default;
@@ -262,6 +263,8 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	u64 t0 = mgc_now_ns(), pause;
 	unsigned int slot;
 
+	trace_gcheap_mark_done(h->id, h->gc.num_gc + 1, res->objects, res->bytes,
+			       res->nroots, res->overflows);
 	/* With the mark bits final, before sweeping queues finalizers. */
 	mgc_links_mark_end(h);
 	mgc_terminate_mark(h);
@@ -296,6 +299,8 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	g->next_gc = h->gc.next_gc;
 	g->pause_ns = kernel_ns;
 	g->overflows = res->overflows;
+	trace_gcheap_gc_end(h->id, h->gc.num_gc, before, mgc_heap_alloc(h),
+			    h->gc.next_gc, pause);
 	if (h->gc.gctrace)
 		mgc_trace(h, t, before, mgc_heap_alloc(h), res->bytes);
 }
@@ -310,12 +315,16 @@ static int mgc_stw(struct mheap *h, struct gcheap_gc *g,
 	int ret;
 
 	before = mgc_heap_alloc(h);
+	trace_gcheap_gc_start(h->id, h->gc.num_gc + 1,
+			      g->flags & GCHEAP_GC_NOSWEEP ? GCHEAP_TRACE_GC_LAZY :
+			      GCHEAP_TRACE_GC_FULL, before, h->gc.next_gc);
 	ret = mgc_sweep_all(h);
 	if (ret)
 		return ret;
 	t1 = mgc_now_ns();
 	mgc_clear_marks(h);
 	ret = mgc_mark(h, roots, nroots, &res);
+	res.nroots = nroots + h->gc.nroots;
 	if (ret) {
 		/* Nothing was decided: the heap is as it was. */
 		mgc_clear_marks(h);
@@ -339,6 +348,8 @@ static int mgc_start(struct mheap *h, struct gcheap_gc *g,
 
 	h->gc.cycle_before = mgc_heap_alloc(h);
 	h->gc.cycle_paced = mgc_heap_paced(h);
+	trace_gcheap_gc_start(h->id, h->gc.num_gc + 1, GCHEAP_TRACE_GC_CONCURRENT,
+			      h->gc.cycle_before, h->gc.next_gc);
 	ret = mgc_sweep_all(h);
 	if (ret)
 		return ret;
@@ -408,6 +419,7 @@ static int mgc_finish(struct mheap *h, struct gcheap_gc *g,
 		return ret;
 	}
 	mgc_mark_end(h, &res);
+	res.nroots = nroots + h->gc.nroots;
 	h->gc.phase = MGC_PHASE_OFF;
 	h->gc.mark_done = false;
 	t2 = mgc_now_ns();

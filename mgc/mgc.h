@@ -48,12 +48,15 @@
  * @bytes: their bytes
  * @traced_bytes: bytes found by tracing alone
  * @overflows: work-list overflows recovered from
+ * @nroots: root ranges scanned: registered ones and the caller's (for the
+ *	mark_done trace event)
  */
 struct mgc_mark_result {
 	u64 objects;
 	u64 bytes;
 	u64 traced_bytes;
 	u64 overflows;
+	u32 nroots;
 };
 
 /**

@@ -31,6 +31,7 @@
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <trace/gcheap_events.h>
 #include "mgc.h"
 
 /**
@@ -278,6 +279,7 @@ static bool special_queue(struct mheap *h, struct mspan *s,
 		r->rec.arg = sp->arg;
 		r->rec.kind = sp->kind == MGC_SPECIAL_CLEANUP ?
 			      GCHEAP_FINAL_CLEANUP : GCHEAP_FINAL_FINALIZER;
+		trace_gcheap_final_queued(h->id, r->rec.addr, r->rec.kind);
 		list_add_tail(&r->node, &recs);
 	}
 	list_splice_tail(&recs, &h->gc.finq);

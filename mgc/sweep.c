@@ -18,6 +18,7 @@
 #include <linux/lockdep.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <trace/gcheap_events.h>
 #include "mgc.h"
 
 /* Spans swept between checks for rescheduling and fatal signals. */
@@ -91,6 +92,8 @@ void mgc_sweep_span(struct mheap *h, struct mspan *s)
 		mgc_special_sweep(h, s);
 
 	if (mspan_is_large(s)) {
+		trace_gcheap_sweep_span(h->id, s->start, s->spanclass, 1,
+					!test_bit(0, s->gcmarkbits));
 		if (!test_bit(0, s->gcmarkbits)) {
 			h->large_frees++;
 			h->large_bytes -= mspan_bytes(s);
@@ -114,6 +117,7 @@ void mgc_sweep_span(struct mheap *h, struct mspan *s)
 	 * hands it out again (GCHEAP_SPAN_NEEDZERO), as Go's mallocgc does,
 	 * so a collection never pays for memory nobody takes.
 	 */
+	trace_gcheap_sweep_span(h->id, s->start, s->spanclass, s->nelems, dead);
 	if (dead)
 		s->needzero = true;
 	t = s->allocbits;

@@ -335,6 +335,8 @@ struct mgc {
  * struct mheap - one heap: page heap, span map and mcentrals
  * @lock: protects everything below (see the lock order at the top)
  * @lock_wanted: calls waiting in mheap_lock()
+ * @id: the heap's number, in trace events and debugfs (0 in the KUnit
+ *	suites and the hosted build)
  * @arena_base: user address of the arena, 0 until mapped
  * @arena_pages: length of the arena in heap pages
  * @grown: pages of the arena handed to the page heap so far
@@ -379,6 +381,7 @@ struct mgc {
 struct mheap {
 	struct mutex lock;	/* see the lock order at the top */
 	atomic_t lock_wanted;
+	u32 id;
 	u64 arena_base;
 	u64 arena_pages;
 	u64 grown;

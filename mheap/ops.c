@@ -10,6 +10,7 @@
 #include <linux/overflow.h>
 #include <linux/errno.h>
 #include <linux/string.h>
+#include <trace/gcheap_events.h>
 #include "mheap.h"
 #include "../mgc/mgc.h"
 
@@ -54,6 +55,7 @@ static void refill_fill(struct mheap *h, struct gcheap_refill *r,
 	r->elemsize = s->elemsize;
 	r->nelems = s->nelems;
 	r->nfree = bitmap_weight(s->cachefree, s->nelems);
+	trace_gcheap_refill(h->id, s->spanclass, r->base, r->nfree);
 	r->out_flags = s->needzero ? GCHEAP_SPAN_NEEDZERO : 0;
 	mgc_assist(h);
 	if (mgc_due(h))
@@ -169,6 +171,7 @@ int mheap_op_alloc(struct mheap *h, struct gcheap_alloc *a)
 	start = s->start;
 	a->addr = mheap_span_base(h, s);
 	a->usable = mspan_bytes(s);
+	trace_gcheap_large_alloc(h->id, a->addr, a->usable);
 unlock:
 	mutex_unlock(&h->lock);
 	/*

@@ -15,6 +15,7 @@
 #include <linux/bitmap.h>
 #include <linux/lockdep.h>
 #include <linux/errno.h>
+#include <trace/gcheap_events.h>
 #include "mheap.h"
 #include "../mgc/mgc.h"
 
@@ -300,11 +301,13 @@ struct mspan *mheap_alloc_span(struct mheap *h, u64 npages)
 	spanmap_set_range(h, s->start, s->npages, s);
 	h->pages_free -= npages;
 	h->pages_inuse += npages;
+	trace_gcheap_span_alloc(h->id, s->start, npages);
 	return s;
 }
 
 static void mheap_free_span_now(struct mheap *h, struct mspan *s, bool touched)
 {
+	trace_gcheap_span_free(h->id, s->start, s->npages);
 	mgc_special_free_span(h, s);
 	mspan_release_bits(s);
 	s->cached = false;

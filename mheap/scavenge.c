@@ -28,6 +28,7 @@
 #include <linux/bitmap.h>
 #include <linux/lockdep.h>
 #include <linux/errno.h>
+#include <trace/gcheap_events.h>
 #include "mheap.h"
 #include "../mgc/mgc.h"
 
@@ -147,18 +148,21 @@ u64 mheap_scavenge(struct mheap *h, u64 idle_since, u64 want)
 	lockdep_assert_held(&h->lock);
 	list_for_each_entry(s, &h->free_large, list) {
 		if (done >= want)
-			return done;
+			goto out;
 		if (s->free_since <= idle_since)
 			done += scavenge_span(h, s);
 	}
 	for (i = MHEAP_FREE_LISTS - 1; i > 0; i--) {
 		list_for_each_entry(s, &h->free[i], list) {
 			if (done >= want)
-				return done;
+				goto out;
 			if (s->free_since <= idle_since)
 				done += scavenge_span(h, s);
 		}
 	}
+out:
+	if (done)
+		trace_gcheap_scavenge(h->id, done, mheap_held(h));
 	return done;
 }
 
@@ -183,17 +187,22 @@ static int limit_make_room(struct mheap *h, u64 more)
 {
 	u64 over = 0, limit = h->hard_limit >> MHEAP_PAGE_SHIFT;
 	unsigned long total = READ_ONCE(mheap_limit_total);
+	u32 kind = GCHEAP_TRACE_LIMIT_HARD;
 
 	if (limit && mheap_held(h) + more > limit)
 		over = mheap_held(h) + more - limit;
 	if (total) {
 		long held = atomic_long_read(&mheap_held_total);
 
-		if (held + more > total)
-			over = max_t(u64, over, held + more - total);
+		if (held + more > total && held + more - total > over) {
+			over = held + more - total;
+			kind = GCHEAP_TRACE_LIMIT_MODULE;
+		}
 	}
-	if (over && scavenge_all_kinds(h, over) < over)
+	if (over && scavenge_all_kinds(h, over) < over) {
+		trace_gcheap_limit(h->id, kind, mheap_held(h), more);
 		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -241,6 +250,9 @@ int mheap_back_span(struct mheap *h, struct mspan *s)
 		 */
 		if (ret == -ENOMEM && scavenge_all_kinds(h, nrel))
 			ret = mheap_arena_populate(h, s->start, s->npages);
+		if (ret == -ENOMEM)
+			trace_gcheap_limit(h->id, GCHEAP_TRACE_LIMIT_MEMCG,
+					   mheap_held(h), nrel);
 		if (ret) {
 			/* Keep it wholly released, as the bits say. */
 			mheap_arena_release(h, s->start, s->npages);
@@ -253,8 +265,11 @@ int mheap_back_span(struct mheap *h, struct mspan *s)
 			s->needzero = false;
 	}
 	soft = mheap_soft_limit_pages(h);
-	if (soft && mheap_held(h) > soft)
+	if (soft && mheap_held(h) > soft) {
+		trace_gcheap_limit(h->id, GCHEAP_TRACE_LIMIT_SOFT, mheap_held(h),
+				   mheap_held(h) - soft);
 		scavenge_all_kinds(h, mheap_held(h) - soft);
+	}
 	return 0;
 }
 
