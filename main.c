@@ -23,6 +23,7 @@
 #include <linux/workqueue.h>
 #include <linux/vmalloc.h>
 #include "compat.h"
+#include "gcheap_debugfs.h"
 #include "mheap/mheap.h"
 #include "mheap/arena.h"
 #include "mgc/mgc.h"
@@ -85,7 +86,8 @@ MODULE_PARM_DESC(limit_mb, "Memory all heaps together may hold, in MiB (default 
  * @finq_wait: readers of the finalizer queue (read(), poll())
  * @scavenger: the background scavenger, queued while the heap holds idle
  *	memory
- * @node: on gcheap_heaps, for the shrinker
+ * @node: on gcheap_heaps, for the shrinker and debugfs
+ * @info: what debugfs shows of it
  */
 struct gcheap_heap {
 	struct mheap mh;
@@ -97,14 +99,30 @@ struct gcheap_heap {
 	wait_queue_head_t finq_wait;
 	struct delayed_work scavenger;
 	struct list_head node;
+	struct gcheap_heap_info info;
 };
 
 /* The number of the next heap opened (mheap.id), from 1. */
 static atomic_t gcheap_next_id = ATOMIC_INIT(0);
 
-/* Every heap, for the shrinker; nothing allocates memory while holding it. */
+/*
+ * Every heap, for the shrinker and debugfs. Nothing allocates memory while
+ * holding the lock but debugfs readers, which the shrinker never waits for
+ * (it only tries the lock).
+ */
 static LIST_HEAD(gcheap_heaps);
 static DEFINE_MUTEX(gcheap_heaps_lock);
+
+void gcheap_heaps_each(void (*fn)(struct gcheap_heap_info *hi, void *arg),
+		       void *arg)
+{
+	struct gcheap_heap *heap;
+
+	mutex_lock(&gcheap_heaps_lock);
+	list_for_each_entry(heap, &gcheap_heaps, node)
+		fn(&heap->info, arg);
+	mutex_unlock(&gcheap_heaps_lock);
+}
 
 /*
  * Sweeping queues finalizer records (mgc.finq_added) under mheap.lock, in
@@ -945,6 +963,9 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 	INIT_WORK(&heap->marker, gcheap_marker);
 	INIT_DELAYED_WORK(&heap->scavenger, gcheap_scavenger);
 	init_waitqueue_head(&heap->finq_wait);
+	heap->info.mh = &heap->mh;
+	heap->info.pid = task_tgid_vnr(current);
+	gcheap_debugfs_heap_add(&heap->info);
 	mutex_lock(&gcheap_heaps_lock);
 	list_add(&heap->node, &gcheap_heaps);
 	mutex_unlock(&gcheap_heaps_lock);
@@ -968,6 +989,7 @@ static int gcheap_fops_release(struct inode *inode, struct file *filp)
 	mutex_lock(&gcheap_heaps_lock);
 	list_del(&heap->node);
 	mutex_unlock(&gcheap_heaps_lock);
+	gcheap_debugfs_heap_remove(&heap->info);
 	cancel_delayed_work_sync(&heap->scavenger);
 	mheap_destroy(&heap->mh);
 	mmdrop(heap->mm);
@@ -1007,15 +1029,19 @@ static int __init gcheap_init(void)
 						   gcheap_shrink_scan);
 	if (!gcheap_shrinker)
 		return -ENOMEM;
+	gcheap_debugfs_init();
 	ret = misc_register(&gcheap_misc);
-	if (ret)
+	if (ret) {
+		gcheap_debugfs_exit();
 		gcheap_shrinker_unregister(gcheap_shrinker);
+	}
 	return ret;
 }
 
 static void __exit gcheap_exit(void)
 {
 	misc_deregister(&gcheap_misc);
+	gcheap_debugfs_exit();
 	gcheap_shrinker_unregister(gcheap_shrinker);
 }
 

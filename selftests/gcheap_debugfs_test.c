@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gcheap_debugfs_test: the debugfs files and tools/gcheap-top.
+ *
+ * A heap's memstats and classes files agree with what the process reads
+ * through the library, the summary has its line, the files are root's
+ * only, a heap's directory goes with the heap, and gcheap-top (copied into
+ * the guest; the case skips without it) shows the heap.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+
+#include "gcheap.h"
+#include "gcheap_gc_util.h"
+#include "gcheap_util.h"
+
+GH_REQUIRE_DEVICE();
+
+#define DEBUGFS		"/sys/kernel/debug"
+#define GCHEAP_DIR	DEBUGFS "/gcheap"
+
+/* Roots: the data segment. */
+void *dbg_keep[4096];
+
+static int debugfs_ready(void)
+{
+	if (!access(GCHEAP_DIR, F_OK))
+		return 0;
+	if (mount("debugfs", DEBUGFS, "debugfs", 0, NULL) && errno != EBUSY)
+		return -1;
+	return access(GCHEAP_DIR, F_OK);
+}
+
+/* The directory of @pid's heap into @dir; 0 or -1. */
+static int heap_dir(pid_t pid, char *dir, size_t len)
+{
+	DIR *d = opendir(GCHEAP_DIR);
+	struct dirent *e;
+	char prefix[32];
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	snprintf(prefix, sizeof(prefix), "%d-", pid);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+			snprintf(dir, len, GCHEAP_DIR "/%.32s", e->d_name);
+			ret = 0;
+			break;
+		}
+	closedir(d);
+	return ret;
+}
+
+/* "Key value" of a memstats file; UINT64_MAX if absent. */
+static uint64_t stat_of(const char *path, const char *key)
+{
+	unsigned long long v;
+	char line[128], k[64];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return UINT64_MAX;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %llu", k, &v) == 2 && !strcmp(k, key)) {
+			fclose(f);
+			return v;
+		}
+	fclose(f);
+	return UINT64_MAX;
+}
+
+static GH_NOINLINE int populate(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 4096; i++) {
+		dbg_keep[i] = gcheap_malloc(i % 2 ? 64 : 1024);
+		if (!dbg_keep[i])
+			return -1;
+	}
+	return 0;
+}
+
+TEST(files_agree_with_the_library)
+{
+	char dir[256], path[300], line[256];
+	struct gcheap_memstats ms;
+	unsigned long long sum = 0, rows = 0, v[6];
+	unsigned int cls, size;
+	int found = 0;
+	FILE *f;
+
+	if (debugfs_ready())
+		SKIP(return, "no debugfs");
+	gcheap_set_gc_percent(-1);
+	ASSERT_EQ(0, populate());
+	ASSERT_EQ(0, gcheap_gc());
+	ASSERT_EQ(0, gcheap_flush_cache());
+	ASSERT_EQ(0, gcheap_get_stats(&ms));
+	ASSERT_EQ(0, heap_dir(getpid(), dir, sizeof(dir)));
+
+	snprintf(path, sizeof(path), "%s/memstats", dir);
+	EXPECT_EQ(getpid(), stat_of(path, "Pid"));
+	EXPECT_EQ(ms.num_gc, stat_of(path, "NumGC"));
+	EXPECT_EQ(ms.heap_sys, stat_of(path, "HeapSys"));
+	EXPECT_EQ(ms.heap_alloc, stat_of(path, "HeapAlloc"));
+	EXPECT_EQ(ms.heap_objects, stat_of(path, "HeapObjects"));
+	EXPECT_EQ(ms.heap_released, stat_of(path, "HeapReleased"));
+	EXPECT_EQ(ms.mallocs, stat_of(path, "Mallocs"));
+	EXPECT_NE(UINT64_MAX, stat_of(path, "LastPauseNs"));
+
+	/* The class table sums to what is allocated. */
+	snprintf(path, sizeof(path), "%s/classes", dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_EQ(0, strncmp(line, "class size mallocs", 18));
+	while (fgets(line, sizeof(line), f)) {
+		ASSERT_EQ(6, sscanf(line, "%u %u %llu %llu %llu %llu", &cls, &size,
+				    &v[0], &v[1], &v[2], &v[3]));
+		EXPECT_EQ(rows, cls);
+		EXPECT_GE(v[0], v[1]);
+		sum += v[3];
+		rows++;
+	}
+	fclose(f);
+	EXPECT_LE(60, rows);
+	EXPECT_EQ(ms.heap_alloc, sum);
+
+	/* The summary has our line: pid heap held alloc live num_gc ... */
+	f = fopen(GCHEAP_DIR "/summary", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_EQ(0, strncmp(line, "pid heap held", 13));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long pid, heap;
+
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu", &pid, &heap,
+			   &v[0], &v[1], &v[2], &v[3]) != 6 || pid != getpid())
+			continue;
+		found = 1;
+		EXPECT_EQ(ms.heap_sys - ms.heap_released, v[0]);
+		EXPECT_EQ(ms.heap_alloc, v[1]);
+		EXPECT_GE(v[1], v[2]);
+		EXPECT_EQ(ms.num_gc, v[3]);
+	}
+	fclose(f);
+	EXPECT_TRUE(found);
+}
+
+TEST(root_only)
+{
+	char dir[256], path[300];
+	pid_t pid;
+	int status;
+
+	if (debugfs_ready())
+		SKIP(return, "no debugfs");
+	ASSERT_NE(NULL, gcheap_malloc(16));
+	ASSERT_EQ(0, heap_dir(getpid(), dir, sizeof(dir)));
+	snprintf(path, sizeof(path), "%s/memstats", dir);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int fd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		fd = open(path, O_RDONLY);
+		_exit(fd < 0 && errno == EACCES ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST(directory_goes_with_the_heap)
+{
+	int up[2], down[2], status;
+	char dir[256], c;
+	pid_t pid;
+
+	if (debugfs_ready())
+		SKIP(return, "no debugfs");
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(down));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* A heap, kept until the parent has seen its directory. */
+		if (!gcheap_malloc(16) || write(up[1], "x", 1) != 1 ||
+		    read(down[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(up[0], &c, 1));
+	EXPECT_EQ(0, heap_dir(pid, dir, sizeof(dir)));
+	ASSERT_EQ(1, write(down[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(-1, heap_dir(pid, dir, sizeof(dir)));
+	EXPECT_NE(0, access(dir, F_OK));
+}
+
+TEST(gcheap_top_shows_the_heap)
+{
+	char cmd[128], line[512], pid[16];
+	int header = 0, ours = 0;
+	FILE *p;
+
+	if (debugfs_ready())
+		SKIP(return, "no debugfs");
+	if (access("./gcheap-top", X_OK))
+		SKIP(return, "no ./gcheap-top");
+	ASSERT_EQ(0, populate());
+	ASSERT_EQ(0, gcheap_gc());
+	snprintf(cmd, sizeof(cmd), "./gcheap-top -n 1");
+	snprintf(pid, sizeof(pid), "%d ", getpid());
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	while (fgets(line, sizeof(line), p)) {
+		char *s = line + strspn(line, " ");
+
+		header |= !!strstr(line, "HELD MB");
+		if (!strncmp(s, pid, strlen(pid))) {
+			ours = 1;
+			EXPECT_NE(NULL, strstr(line, "gcheap_debugfs"));
+		}
+	}
+	EXPECT_EQ(0, pclose(p));
+	EXPECT_TRUE(header);
+	EXPECT_TRUE(ours);
+}
+
+TEST_HARNESS_MAIN
