@@ -5,12 +5,16 @@
  *   /sys/kernel/debug/gcheap/summary         one line per heap
  *   /sys/kernel/debug/gcheap/<pid>-<id>/memstats   Go's MemStats fields
  *   /sys/kernel/debug/gcheap/<pid>-<id>/classes    the size-class table
+ *   /sys/kernel/debug/gcheap/<pid>-<id>/dump       a heap dump (GCHEAP_IOC_DUMP's
+ *                                            format), made when opened
  *
  * Plain text, for root only (mode 0400). The numbers are read under the
  * heap's lock, as GCHEAP_IOC_STATS reads them; debugfs makes a heap's
  * removal wait for readers of its files.
  */
 #include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include "gcheap_debugfs.h"
@@ -18,6 +22,16 @@
 #include "mgc/mgc.h"
 
 static struct dentry *gcheap_debugfs_root;
+
+/**
+ * struct debugfs_dump - an open dump file
+ * @buf: the dump
+ * @len: its bytes
+ */
+struct debugfs_dump {
+	void *buf;
+	size_t len;
+};
 
 /* The heap's statistics, as GCHEAP_IOC_STATS gives them; NULL rows: none. */
 static int debugfs_stats(struct mheap *h, struct gcheap_stats *st,
@@ -107,6 +121,50 @@ static void summary_line(struct gcheap_heap_info *hi, void *arg)
 		   st.age_ns ? st.gc_cpu_ns * 1000 / st.age_ns : 0);
 }
 
+/* A dump, made at open, so that reads see one snapshot. */
+static int dump_open(struct inode *inode, struct file *file)
+{
+	struct gcheap_heap_info *hi = inode->i_private;
+	struct debugfs_dump *d;
+	int ret;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	ret = mgc_dump_alloc(hi->mh, &d->buf, &d->len);
+	if (ret) {
+		kfree(d);
+		return ret;
+	}
+	file->private_data = d;
+	return nonseekable_open(inode, file);
+}
+
+static ssize_t dump_read(struct file *file, char __user *ubuf, size_t count,
+			 loff_t *ppos)
+{
+	struct debugfs_dump *d = file->private_data;
+
+	return simple_read_from_buffer(ubuf, count, ppos, d->buf, d->len);
+}
+
+static int dump_release(struct inode *inode, struct file *file)
+{
+	struct debugfs_dump *d = file->private_data;
+
+	kvfree(d->buf);
+	kfree(d);
+	return 0;
+}
+
+static const struct file_operations dump_fops = {
+	.owner = THIS_MODULE,
+	.open = dump_open,
+	.read = dump_read,
+	.release = dump_release,
+	.llseek = no_llseek,
+};
+
 /*
  * summary: a header, then per heap: pid, heap number, bytes held (spans in
  * use and idle memory not given back), bytes allocated, bytes live after
@@ -132,6 +190,7 @@ void gcheap_debugfs_heap_add(struct gcheap_heap_info *hi)
 	hi->dir = debugfs_create_dir(name, gcheap_debugfs_root);
 	debugfs_create_file("memstats", 0400, hi->dir, hi, &memstats_fops);
 	debugfs_create_file("classes", 0400, hi->dir, hi, &classes_fops);
+	debugfs_create_file("dump", 0400, hi->dir, hi, &dump_fops);
 }
 
 /**

@@ -481,6 +481,43 @@ static int gcheap_ioctl_profile(struct gcheap_ucmd *ucmd)
 	return ret ?: gcheap_ucmd_respond(ucmd, sizeof(*p));
 }
 
+/*
+ * The dump is made in kernel memory first: user memory is not written
+ * under mheap.lock (a fault on the arena would take it).
+ */
+static int gcheap_ioctl_dump(struct gcheap_ucmd *ucmd)
+{
+	struct gcheap_dump *d = ucmd->cmd;
+	size_t need = 0, len;
+	void *buf;
+	int ret;
+
+	if (d->flags)
+		return -EINVAL;
+	ret = mgc_dump(&ucmd->heap->mh, NULL, 0, &need);
+	if (ret != -ENOSPC)
+		return ret;
+	if (d->len < need) {
+		d->len = need;
+		return gcheap_ucmd_respond(ucmd, sizeof(*d)) ?: -ENOSPC;
+	}
+	ret = mgc_dump_alloc(&ucmd->heap->mh, &buf, &len);
+	if (ret)
+		return ret;
+	if (len > d->len) {
+		/* The heap grew meanwhile. */
+		d->len = len;
+		ret = gcheap_ucmd_respond(ucmd, sizeof(*d)) ?: -ENOSPC;
+	} else if (copy_to_user(u64_to_user_ptr(d->buf), buf, len)) {
+		ret = -EFAULT;
+	} else {
+		d->len = len;
+		ret = gcheap_ucmd_respond(ucmd, sizeof(*d));
+	}
+	kvfree(buf);
+	return ret;
+}
+
 union gcheap_ucmd_buffer {
 	struct gcheap_api api;
 	struct gcheap_size_classes size_classes;
@@ -495,6 +532,7 @@ union gcheap_ucmd_buffer {
 	struct gcheap_finalizer finalizer;
 	struct gcheap_link link;
 	struct gcheap_profile profile;
+	struct gcheap_dump dump;
 };
 
 struct gcheap_ioctl_op {
@@ -542,6 +580,8 @@ static const struct gcheap_ioctl_op gcheap_ioctl_ops[] = {
 			obj),
 	GCHEAP_IOCTL_OP(GCHEAP_IOC_PROFILE, gcheap_ioctl_profile,
 			struct gcheap_profile, buf),
+	GCHEAP_IOCTL_OP(GCHEAP_IOC_DUMP, gcheap_ioctl_dump, struct gcheap_dump,
+			len),
 };
 
 static long gcheap_fops_ioctl(struct file *filp, unsigned int cmd,

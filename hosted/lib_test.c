@@ -741,6 +741,106 @@ static void lib_test_profile(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, strstr(out, "lib_prof_alloc"));
 }
 
+/* A known graph: a chain of 100 nodes, and a 1 MiB object held by node 50. */
+struct lib_dump_node {
+	struct lib_dump_node *next;
+	void *blob;
+	uint64_t pad[6];
+};
+
+static struct lib_dump_node *lib_dump_head;
+
+static __attribute__((__noinline__)) int lib_dump_build(void **blob)
+{
+	struct lib_dump_node *n;
+	unsigned int i;
+
+	for (i = 0; i < 100; i++) {
+		n = gcheap_malloc(sizeof(*n));
+		if (!n)
+			return -1;
+		n->next = lib_dump_head;
+		lib_dump_head = n;
+		if (i == 49) {
+			n->blob = gcheap_malloc_atomic(1 << 20);
+			if (!n->blob)
+				return -1;
+			*blob = n->blob;
+		}
+	}
+	return 0;
+}
+
+/* Run tools/gcheap-dump; its output in @out. 0 or -1. */
+static int lib_dump_tool(const char *args, char *out, size_t len)
+{
+	char cmd[512];
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "python3 ../tools/gcheap-dump %s 2>&1", args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, len - 1, f);
+	out[n] = 0;
+	return pclose(f) ? -1 : 0;
+}
+
+/*
+ * A dump read back by tools/gcheap-dump: the summary counts the chain and
+ * finds the 1 MiB object retained by the chain's head; the graph of its
+ * retainers runs back along the chain.
+ */
+static void lib_test_dump(struct kunit *test)
+{
+	char path[] = "/tmp/gcheap-dump-XXXXXX", args[256];
+	static char out[65536];
+	void *blob = NULL;
+	size_t len = 0;
+	FILE *f;
+	int fd;
+
+	KUNIT_ASSERT_EQ(test, lib_dump_build(&blob), 0);
+	errno = 0;
+	KUNIT_EXPECT_EQ(test, gcheap_dump_heap(NULL, &len), -1);
+	KUNIT_EXPECT_EQ(test, errno, ENOSPC);
+	KUNIT_EXPECT_GT(test, len, (size_t)100 * 24);
+	fd = mkstemp(path);
+	KUNIT_ASSERT_GE(test, fd, 0);
+	f = fdopen(fd, "w");
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_ASSERT_EQ(test, gcheap_write_heap_dump(f), 0);
+	fclose(f);
+
+	KUNIT_ASSERT_EQ(test, lib_dump_tool(path, out, sizeof(out)), 0);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(out, "retaining the most bytes:"));
+	snprintf(args, sizeof(args), "0x%lx 1048576 bytes, noscan, 0 pointers",
+		 (unsigned long)(uintptr_t)blob);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(out, args));
+	/* The head retains the whole chain and the blob. */
+	snprintf(args, sizeof(args), "0x%lx retains %lu bytes",
+		 (unsigned long)(uintptr_t)lib_dump_head,
+		 (unsigned long)(100 * sizeof(struct lib_dump_node) + (1 << 20)));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(out, args));
+
+	snprintf(args, sizeof(args), "%s --retainers 0x%lx --depth 3", path,
+		 (unsigned long)(uintptr_t)blob + 100);
+	KUNIT_ASSERT_EQ(test, lib_dump_tool(args, out, sizeof(out)), 0);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(out, "digraph retainers"));
+	/* blob <- node 50 <- node 51 <- node 52: three edges. */
+	{
+		unsigned int edges = 0;
+		const char *p;
+
+		for (p = strstr(out, " -> "); p; p = strstr(p + 1, " -> "))
+			edges++;
+		KUNIT_EXPECT_EQ(test, edges, 3u);
+	}
+	unlink(path);
+	lib_dump_head = NULL;
+}
+
 static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_setup),
 	KUNIT_CASE(lib_test_backend),
@@ -753,6 +853,7 @@ static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_concurrent),
 	KUNIT_CASE(lib_test_finalizers),
 	KUNIT_CASE(lib_test_profile),
+	KUNIT_CASE(lib_test_dump),
 	{}
 };
 

@@ -834,6 +834,48 @@ int gcheap_sys_profile(struct gcheap_profile *p)
 	return DIRECT_SYSCALL(direct_op_profile(p));
 }
 
+/* main.c's gcheap_ioctl_dump() */
+static int direct_op_dump(struct gcheap_dump *ud)
+{
+	struct gcheap_dump d;
+	size_t need = 0, len;
+	void *buf;
+	int ret = direct_enter();
+
+	if (!ret)
+		ret = DIRECT_COPY_IN(d, ud, len);
+	if (ret)
+		return ret;
+	if (d.flags)
+		return -EINVAL;
+	ret = mgc_dump(&direct->heap, NULL, 0, &need);
+	if (ret != -ENOSPC)
+		return direct_leave(ret, __func__);
+	if (d.len < need) {
+		d.len = need;
+		direct_copy_out(ud, &d, sizeof(d));
+		return -ENOSPC;
+	}
+	ret = mgc_dump_alloc(&direct->heap, &buf, &len);
+	if (ret)
+		return direct_leave(ret, __func__);
+	if (len > d.len) {
+		d.len = len;
+		ret = -ENOSPC;
+	} else {
+		memcpy((void *)(uintptr_t)d.buf, buf, len);
+		d.len = len;
+	}
+	kvfree(buf);
+	direct_copy_out(ud, &d, sizeof(d));
+	return direct_leave(ret, __func__);
+}
+
+int gcheap_sys_dump(struct gcheap_dump *d)
+{
+	return DIRECT_SYSCALL(direct_op_dump(d));
+}
+
 /* One non-blocking read of the queue, as main.c's read_iter. */
 static int direct_op_read_final(struct gcheap_final *recs, unsigned int n)
 {

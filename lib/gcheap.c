@@ -1420,3 +1420,71 @@ fail:
 	errno = err;
 	return -1;
 }
+
+/* ================ Heap dumps ================ */
+
+GCHEAP_EXPORT int gcheap_dump_heap(void *buf, size_t *len)
+{
+	struct gcheap_dump d = { .size = sizeof(d) };
+	int err;
+
+	if (!len) {
+		errno = EINVAL;
+		return -1;
+	}
+	err = heap_check();
+	if (!err && gcheap_flush_cache())
+		err = errno;
+	if (!err) {
+		d.buf = (uintptr_t)buf;
+		d.len = buf ? *len : 0;
+		err = -gcheap_sys_dump(&d);
+		if (!err || err == ENOSPC)
+			*len = d.len;
+	}
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+GCHEAP_EXPORT int gcheap_write_heap_dump(FILE *f)
+{
+	size_t len = 0, cap;
+	void *buf = NULL;
+	int tries, err = 0;
+
+	if (!f) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!gcheap_dump_heap(NULL, &len) || errno != ENOSPC)
+		return -1;
+	/* The heap may grow between asking and dumping: a little slack. */
+	for (tries = 0; tries < 4; tries++) {
+		cap = len + len / 8 + 4096;
+		free(buf);
+		buf = malloc(cap);
+		if (!buf) {
+			err = ENOMEM;
+			break;
+		}
+		len = cap;
+		if (!gcheap_dump_heap(buf, &len))
+			break;
+		err = errno;
+		if (err != ENOSPC)
+			break;
+	}
+	if (!err && fwrite(buf, 1, len, f) != len)
+		err = EIO;
+	if (!err && fflush(f))
+		err = EIO;
+	free(buf);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}

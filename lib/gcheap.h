@@ -534,6 +534,35 @@ size_t gcheap_get_profile_rate(void);
  */
 int gcheap_write_heap_profile(FILE *f);
 
+/* ================ Heap dumps ================ */
+
+/**
+ * gcheap_dump_heap() - a dump of the heap (GCHEAP_IOC_DUMP's format, in
+ *	uapi/linux/gcheap.h: spans, objects and the pointers between them,
+ *	roots, specials, statistics)
+ * @buf: where to, or NULL to learn the size
+ * @len: in: bytes at @buf; out: bytes written, or with ENOSPC the bytes a
+ *	dump needs now
+ *
+ * The calling thread's cache is given back first, so its objects are in
+ * the dump; other threads' cached spans show the objects the heap counted.
+ * tools/gcheap-dump reads dumps. Sets the heap up if needed.
+ *
+ * Return: 0, or -1 with errno set: ENOSPC (@buf NULL or short: *@len says
+ * what is needed), EFAULT, EINVAL (@len NULL), ENOMEM, EPERM in a forked
+ * child, the errno of a failed setup.
+ */
+int gcheap_dump_heap(void *buf, size_t *len);
+
+/**
+ * gcheap_write_heap_dump() - write a dump of the heap to a stream
+ * @f: where to
+ *
+ * Return: 0, or -1 with errno set: EINVAL (@f NULL), EIO (writing failed),
+ * and those of gcheap_dump_heap().
+ */
+int gcheap_write_heap_dump(FILE *f);
+
 /* ================ Garbage collection ================ */
 
 /**

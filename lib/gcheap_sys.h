@@ -155,6 +155,14 @@ int gcheap_sys_link(struct gcheap_link *l);
 int gcheap_sys_profile(struct gcheap_profile *p);
 
 /**
+ * gcheap_sys_dump() - GCHEAP_IOC_DUMP
+ * @d: the buffer; @d->len is updated (the bytes needed, with -ENOSPC)
+ *
+ * Return: 0 or -errno.
+ */
+int gcheap_sys_dump(struct gcheap_dump *d);
+
+/**
  * gcheap_sys_read_final() - read records of the finalizer queue
  * @recs: room for @n records
  * @n: at least 1

@@ -153,6 +153,11 @@ int gcheap_sys_profile(struct gcheap_profile *p)
 	return gcheap_sys_ioctl(GCHEAP_IOC_PROFILE, p);
 }
 
+int gcheap_sys_dump(struct gcheap_dump *d)
+{
+	return gcheap_sys_ioctl(GCHEAP_IOC_DUMP, d);
+}
+
 int gcheap_sys_read_final(struct gcheap_final *recs, unsigned int n,
 			  bool wait)
 {

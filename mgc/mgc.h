@@ -193,6 +193,10 @@ void mgc_links_free_holder(struct mheap *h, struct mspan *s, u64 addr,
 void mgc_links_mark_end(struct mheap *h);
 unsigned int mgc_links_pending(struct mheap *h, u64 **addrs);
 
+/* dump.c */
+int mgc_dump(struct mheap *h, void *buf, size_t cap, size_t *len);
+int mgc_dump_alloc(struct mheap *h, void **buf, size_t *len);
+
 /* sweep.c */
 void mgc_terminate_mark(struct mheap *h);
 bool mgc_span_unswept(struct mheap *h, const struct mspan *s);

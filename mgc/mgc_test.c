@@ -919,6 +919,93 @@ static void mgc_test_soft_limit(struct kunit *test)
 	mutex_unlock(&h->lock);
 }
 
+/* The object record of @addr in dump @buf of @len bytes, or NULL. */
+static const struct gcheap_dump_object *mgc_test_dump_find(const u8 *buf,
+							  size_t len, u64 addr,
+							  u32 *counts)
+{
+	const struct gcheap_dump_object *found = NULL;
+	size_t off = sizeof(struct gcheap_dump_header);
+
+	while (off + sizeof(struct gcheap_dump_record) <= len) {
+		const struct gcheap_dump_record *r = (const void *)(buf + off);
+
+		if (r->len < sizeof(*r) || r->len % 8 || off + r->len > len)
+			return NULL;
+		if (r->kind < 8)
+			counts[r->kind]++;
+		if (r->kind == GCHEAP_DUMP_OBJECT &&
+		    ((const struct gcheap_dump_object *)(r + 1))->addr == addr)
+			found = (const void *)(r + 1);
+		off += r->len;
+	}
+	return found;
+}
+
+/*
+ * A dump of a known graph: objects, the edges between them (interior
+ * pointers reduced to bases, none out of noscan objects), a special, a
+ * root, the statistics; a short buffer is told the size needed.
+ */
+static void mgc_test_dump(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_roots r = { .size = sizeof(r), .lo = 0x1000, .hi = 0x2000 };
+	const struct gcheap_dump_header *hd;
+	const struct gcheap_dump_object *o;
+	u32 counts[8] = { 0 };
+	size_t need = 0, len = 0;
+	u64 a[4], b[2];
+	const u64 *p;
+	u8 *buf;
+
+	mgc_test_alloc(test, h, MGC_TEST_SC, 4, a);
+	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 2, b);
+	mgc_test_poke(test, h, a[0], a[1]);
+	mgc_test_poke(test, h, a[0] + 8, a[2] + 24);
+	mgc_test_poke(test, h, a[1] + 16, b[0]);
+	mgc_test_poke(test, h, b[0], a[3]);
+	KUNIT_ASSERT_EQ(test, mgc_op_roots(h, &r), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, a[2], 0xf2, 2), 0);
+
+	KUNIT_ASSERT_EQ(test, mgc_dump(h, NULL, 0, &need), -ENOSPC);
+	KUNIT_ASSERT_GT(test, need, sizeof(*hd));
+	buf = kunit_kzalloc(test, need, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, mgc_dump(h, buf, need - 8, &len), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, len, need);
+	KUNIT_ASSERT_EQ(test, mgc_dump(h, buf, need, &len), 0);
+	KUNIT_EXPECT_EQ(test, len, need);
+
+	hd = (const void *)buf;
+	KUNIT_EXPECT_EQ(test, memcmp(hd->magic, GCHEAP_DUMP_MAGIC, 8), 0);
+	KUNIT_EXPECT_EQ(test, hd->version, (u32)GCHEAP_DUMP_VERSION);
+	KUNIT_EXPECT_EQ(test, hd->arena_base, h->arena_base);
+	o = mgc_test_dump_find(buf, len, a[0], counts);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	KUNIT_EXPECT_EQ(test, counts[GCHEAP_DUMP_OBJECT], 6u);
+	KUNIT_EXPECT_EQ(test, counts[GCHEAP_DUMP_SPAN], 2u);
+	KUNIT_EXPECT_EQ(test, counts[GCHEAP_DUMP_SPECIAL], 1u);
+	KUNIT_EXPECT_EQ(test, counts[GCHEAP_DUMP_ROOT], 1u);
+	KUNIT_EXPECT_EQ(test, counts[GCHEAP_DUMP_MEMSTATS], 1u);
+	KUNIT_EXPECT_EQ(test, counts[GCHEAP_DUMP_END], 1u);
+	KUNIT_EXPECT_EQ(test, hd->nrecords, 12ULL);
+	KUNIT_EXPECT_EQ(test, o->size, 64ULL);
+	KUNIT_ASSERT_EQ(test, o->nptrs, 2u);
+	p = (const u64 *)(o + 1);
+	KUNIT_EXPECT_EQ(test, p[0], a[1]);
+	KUNIT_EXPECT_EQ(test, p[1], a[2]);
+	memset(counts, 0, sizeof(counts));
+	o = mgc_test_dump_find(buf, len, a[1], counts);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	KUNIT_ASSERT_EQ(test, o->nptrs, 1u);
+	KUNIT_EXPECT_EQ(test, ((const u64 *)(o + 1))[0], b[0]);
+	o = mgc_test_dump_find(buf, len, b[0], counts);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	KUNIT_EXPECT_EQ(test, o->nptrs, 0u);
+	KUNIT_EXPECT_EQ(test, o->spanclass & 1, 1u);
+}
+
 static int mgc_test_profile_add(struct mheap *h, u64 addr, u32 bucket)
 {
 	struct gcheap_profile p = {
@@ -1017,6 +1104,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_links_many),
 	KUNIT_CASE(mgc_test_profile),
 	KUNIT_CASE(mgc_test_soft_limit),
+	KUNIT_CASE(mgc_test_dump),
 	{}
 };
 

@@ -28,7 +28,7 @@ void mheap_op_api(struct mheap *h, struct gcheap_api *a)
 	a->api_version = GCHEAP_API_VERSION;
 	a->features = GCHEAP_FEATURE_CACHED_SPANS | GCHEAP_FEATURE_FREE_LOOKUP |
 		      GCHEAP_FEATURE_FINALIZERS | GCHEAP_FEATURE_LINKS |
-		      GCHEAP_FEATURE_PROFILE;
+		      GCHEAP_FEATURE_PROFILE | GCHEAP_FEATURE_DUMP;
 	mheap_lock(h);
 	a->arena_base = h->arena_base;
 	a->arena_size = h->arena_pages << MHEAP_PAGE_SHIFT;

@@ -5,7 +5,9 @@
  * A heap's memstats and classes files agree with what the process reads
  * through the library, the summary has its line, the files are root's
  * only, a heap's directory goes with the heap, and gcheap-top (copied into
- * the guest; the case skips without it) shows the heap.
+ * the guest; the case skips without it) shows the heap. A heap dump of a
+ * known graph, through the library and through the dump file, has its
+ * objects and edges; a short buffer learns the size needed.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -242,6 +244,112 @@ TEST(gcheap_top_shows_the_heap)
 	EXPECT_EQ(0, pclose(p));
 	EXPECT_TRUE(header);
 	EXPECT_TRUE(ours);
+}
+
+struct dnode {
+	struct dnode *next;
+	void *blob;
+	uint64_t pad[2];
+};
+
+/* The graph: a -> b -> c (through an interior pointer), c noscan -> a. */
+struct dnode *dump_a;
+
+static GH_NOINLINE int dump_graph(void)
+{
+	struct dnode *b, *c;
+
+	dump_a = gcheap_malloc(sizeof(*dump_a));
+	b = gcheap_malloc(sizeof(*b));
+	c = gcheap_malloc_atomic(sizeof(*c));
+	if (!dump_a || !b || !c)
+		return -1;
+	dump_a->next = b;
+	b->blob = (char *)c + 8;
+	c->next = dump_a;	/* noscan: not an edge */
+	return 0;
+}
+
+/* The object record of @addr in a dump, or NULL. */
+static const struct gcheap_dump_object *dump_find(const uint8_t *buf,
+						  size_t len, uint64_t addr)
+{
+	size_t off = sizeof(struct gcheap_dump_header);
+
+	while (off + sizeof(struct gcheap_dump_record) <= len) {
+		const struct gcheap_dump_record *r = (const void *)(buf + off);
+		const struct gcheap_dump_object *o = (const void *)(r + 1);
+
+		if (r->len < 8 || r->len % 8 || r->kind == GCHEAP_DUMP_END)
+			return NULL;
+		if (r->kind == GCHEAP_DUMP_OBJECT && o->addr == addr)
+			return o;
+		off += r->len;
+	}
+	return NULL;
+}
+
+TEST(dump_has_the_graph)
+{
+	const struct gcheap_dump_object *o;
+	struct dnode *b, *c;
+	size_t len = 0, small;
+	uint8_t *buf;
+
+	gcheap_set_gc_percent(-1);
+	ASSERT_EQ(0, dump_graph());
+	b = dump_a->next;
+	c = (struct dnode *)((char *)b->blob - 8);
+	errno = 0;
+	EXPECT_EQ(-1, gcheap_dump_heap(NULL, &len));
+	EXPECT_EQ(ENOSPC, errno);
+	ASSERT_LT(sizeof(struct gcheap_dump_header), len);
+	buf = malloc(len + 4096);
+	ASSERT_NE(NULL, buf);
+	small = 16;
+	EXPECT_EQ(-1, gcheap_dump_heap(buf, &small));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(len, small);
+	len += 4096;
+	ASSERT_EQ(0, gcheap_dump_heap(buf, &len));
+	EXPECT_EQ(0, memcmp(buf, GCHEAP_DUMP_MAGIC, 8));
+
+	o = dump_find(buf, len, (uintptr_t)dump_a);
+	ASSERT_NE(NULL, o);
+	ASSERT_EQ(1, o->nptrs);
+	EXPECT_EQ((uintptr_t)b, ((const uint64_t *)(o + 1))[0]);
+	o = dump_find(buf, len, (uintptr_t)b);
+	ASSERT_NE(NULL, o);
+	ASSERT_EQ(1, o->nptrs);
+	EXPECT_EQ((uintptr_t)c, ((const uint64_t *)(o + 1))[0]);
+	o = dump_find(buf, len, (uintptr_t)c);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(0, o->nptrs);
+	EXPECT_EQ(1, o->spanclass & 1);
+	free(buf);
+
+	/* The same through debugfs, for root, from outside the program. */
+	if (!debugfs_ready()) {
+		char dir[256], path[300];
+		ssize_t n;
+		int fd;
+
+		ASSERT_EQ(0, heap_dir(getpid(), dir, sizeof(dir)));
+		snprintf(path, sizeof(path), "%s/dump", dir);
+		fd = open(path, O_RDONLY);
+		ASSERT_LE(0, fd);
+		buf = malloc(1 << 20);
+		ASSERT_NE(NULL, buf);
+		len = 0;
+		while ((n = read(fd, buf + len, (1 << 20) - len)) > 0)
+			len += n;
+		close(fd);
+		EXPECT_EQ(0, memcmp(buf, GCHEAP_DUMP_MAGIC, 8));
+		o = dump_find(buf, len, (uintptr_t)dump_a);
+		ASSERT_NE(NULL, o);
+		EXPECT_EQ(1, o->nptrs);
+		free(buf);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -132,6 +132,7 @@ enum {
 	GCHEAP_CMD_FINALIZER,
 	GCHEAP_CMD_LINK,
 	GCHEAP_CMD_PROFILE,
+	GCHEAP_CMD_DUMP,
 };
 
 /**
@@ -178,6 +179,8 @@ struct gcheap_api {
 #define GCHEAP_FEATURE_LINKS		_BITULL(3)
 /* Heap-profile records (GCHEAP_IOC_PROFILE). */
 #define GCHEAP_FEATURE_PROFILE		_BITULL(4)
+/* Heap dumps (GCHEAP_IOC_DUMP). */
+#define GCHEAP_FEATURE_DUMP		_BITULL(5)
 
 /**
  * struct gcheap_size_class - one row of the size-class table
@@ -753,6 +756,154 @@ struct gcheap_profile {
 struct gcheap_profile_count {
 	__aligned_u64 frees;
 	__aligned_u64 free_bytes;
+};
+
+/**
+ * struct gcheap_dump - GCHEAP_IOC_DUMP: write a dump of the heap
+ * @size: sizeof(struct gcheap_dump)
+ * @flags: must be 0
+ * @buf: user address of @len bytes
+ * @len: in: bytes at @buf; out: bytes written, or with ENOSPC the bytes a
+ *	dump of the heap as it is now needs
+ *
+ * The dump is a snapshot taken under the heap's lock, in the format below
+ * (version GCHEAP_DUMP_VERSION; Go's runtime/heapdump.go is the model of
+ * its record kinds). It starts with struct gcheap_dump_header; records
+ * follow, each a struct gcheap_dump_record and its payload, 8-byte
+ * aligned, little-endian, and the last is GCHEAP_DUMP_END:
+ *
+ *   GCHEAP_DUMP_SPAN     struct gcheap_dump_span: a span in use
+ *   GCHEAP_DUMP_OBJECT   struct gcheap_dump_object, then @nptrs __u64: an
+ *                        allocated object and the base address of every
+ *                        allocated object its words point into (interior
+ *                        pointers included; noscan objects have none), in
+ *                        the order of the words, repeats included
+ *   GCHEAP_DUMP_ROOT     struct gcheap_range: root memory registered with
+ *                        GCHEAP_IOC_ROOTS (threads' stacks are given only
+ *                        to collections, so they are not in a dump)
+ *   GCHEAP_DUMP_SPECIAL  struct gcheap_dump_special: a finalizer, cleanup,
+ *                        disappearing link or profile record
+ *   GCHEAP_DUMP_MEMSTATS struct gcheap_dump_memstats
+ *   GCHEAP_DUMP_END      no payload
+ *
+ * Objects of spans cached by threads are those the heap counted when the
+ * span was handed out (the library gives its thread's cache back first).
+ *
+ * Errors: EINVAL (flags), ENOSPC (@len too small: @len says what is
+ * needed), EFAULT (@buf), ENOMEM, ENXIO (no arena yet).
+ */
+struct gcheap_dump {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 buf;
+	__aligned_u64 len;
+};
+
+#define GCHEAP_IOC_DUMP _IO(GCHEAP_TYPE, GCHEAP_CMD_DUMP)
+
+#define GCHEAP_DUMP_MAGIC	"GCHEAPDM"
+#define GCHEAP_DUMP_VERSION	1
+
+/* struct gcheap_dump_record.kind */
+#define GCHEAP_DUMP_SPAN	1
+#define GCHEAP_DUMP_OBJECT	2
+#define GCHEAP_DUMP_ROOT	3
+#define GCHEAP_DUMP_SPECIAL	4
+#define GCHEAP_DUMP_MEMSTATS	5
+#define GCHEAP_DUMP_END		6
+
+/**
+ * struct gcheap_dump_header - the start of a dump
+ * @magic: GCHEAP_DUMP_MAGIC, not NUL-terminated
+ * @version: GCHEAP_DUMP_VERSION
+ * @page_size: GCHEAP_PAGE_SIZE
+ * @arena_base: the arena's address
+ * @arena_bytes: its length
+ * @nrecords: records that follow, GCHEAP_DUMP_END included
+ */
+struct gcheap_dump_header {
+	char magic[8];
+	__u32 version;
+	__u32 page_size;
+	__aligned_u64 arena_base;
+	__aligned_u64 arena_bytes;
+	__aligned_u64 nrecords;
+};
+
+/**
+ * struct gcheap_dump_record - what each record starts with
+ * @kind: GCHEAP_DUMP_*
+ * @len: bytes of the record, this header included, a multiple of 8
+ */
+struct gcheap_dump_record {
+	__u32 kind;
+	__u32 len;
+};
+
+/**
+ * struct gcheap_dump_span - GCHEAP_DUMP_SPAN
+ * @base: its first byte
+ * @npages: its length in heap pages
+ * @spanclass: GCHEAP_SPANCLASS(); size class 0 for a large object
+ * @elemsize: slot size (the span's length for a large object)
+ * @nelems: slots
+ * @nalloc: slots allocated
+ */
+struct gcheap_dump_span {
+	__aligned_u64 base;
+	__aligned_u64 npages;
+	__u32 spanclass;
+	__u32 elemsize;
+	__u32 nelems;
+	__u32 nalloc;
+};
+
+/**
+ * struct gcheap_dump_object - GCHEAP_DUMP_OBJECT
+ * @addr: the object
+ * @size: its slot size
+ * @spanclass: its span's class (bit 0: noscan)
+ * @nptrs: __u64 that follow: the objects it points to
+ */
+struct gcheap_dump_object {
+	__aligned_u64 addr;
+	__aligned_u64 size;
+	__u32 spanclass;
+	__u32 nptrs;
+};
+
+/**
+ * struct gcheap_dump_special - GCHEAP_DUMP_SPECIAL
+ * @addr: the object it is attached to
+ * @kind: 1 finalizer, 2 cleanup, 3 disappearing link, 4 profile record
+ * @__reserved: 0
+ * @fn: the function (finalizer, cleanup), the link's address, or the
+ *	profile bucket
+ * @arg: the argument (finalizer, cleanup); 1 for a link in root memory
+ */
+struct gcheap_dump_special {
+	__aligned_u64 addr;
+	__u32 kind;
+	__u32 __reserved;
+	__aligned_u64 fn;
+	__aligned_u64 arg;
+};
+
+/**
+ * struct gcheap_dump_memstats - GCHEAP_DUMP_MEMSTATS: as GCHEAP_IOC_STATS
+ *	reports them
+ */
+struct gcheap_dump_memstats {
+	__aligned_u64 heap_alloc;
+	__aligned_u64 heap_sys;
+	__aligned_u64 heap_idle;
+	__aligned_u64 heap_inuse;
+	__aligned_u64 heap_released;
+	__aligned_u64 heap_objects;
+	__aligned_u64 mallocs;
+	__aligned_u64 frees;
+	__aligned_u64 num_gc;
+	__aligned_u64 pause_total_ns;
 };
 
 /* Records queued at most per heap. */
