@@ -230,8 +230,8 @@ u64 mheap_soft_limit_pages(const struct mheap *h)
  * Its released pages get memory, within the limits; then, above the soft
  * limit, idle pages are released.
  *
- * Return: 0, or -ENOMEM (a limit, the memory cgroup, or no memory): @s is
- * unchanged, its released pages still released.
+ * Return: 0, or -ENOMEM (a limit, the memory cgroup, or no memory): @s
+ * is left free, released wholly if backing it failed half-way.
  */
 int mheap_back_span(struct mheap *h, struct mspan *s)
 {
@@ -254,8 +254,12 @@ int mheap_back_span(struct mheap *h, struct mspan *s)
 			trace_gcheap_limit(h->id, GCHEAP_TRACE_LIMIT_MEMCG,
 					   mheap_held(h), nrel);
 		if (ret) {
-			/* Keep it wholly released, as the bits say. */
+			/* What got memory goes again: the span is released. */
 			mheap_arena_release(h, s->start, s->npages);
+			released_apply(h, s->start, s->npages, true, false);
+			h->pages_released += s->npages - nrel;
+			atomic_long_sub(s->npages - nrel, &mheap_held_total);
+			s->needzero = false;
 			return ret;
 		}
 		released_apply(h, s->start, s->npages, false, false);
