@@ -150,15 +150,19 @@ static u64 mgc_sat_add(u64 a, u64 b)
  * ends with whatever is left only when the heap has passed the goal by a
  * quarter of its growth, and at least by the heap minimum, since a small
  * heap's one large allocation may pass a quarter at once (Go's hard goal
- * is 10% over the goal).
+ * is 10% over the goal). A soft limit caps it.
  */
 static u64 mgc_hard_goal(struct mheap *h)
 {
-	u64 goal = h->gc.next_gc, base = min(h->gc.heap_live, goal);
+	u64 goal = h->gc.next_gc, base = min(h->gc.heap_live, goal), hard;
 
 	if (goal == U64_MAX)
 		return goal;
-	return mgc_sat_add(goal, max((goal - base) / 4, MGC_HEAP_MINIMUM));
+	hard = mgc_sat_add(goal, max((goal - base) / 4, MGC_HEAP_MINIMUM));
+	/* Under a soft limit, the mark ends before the heap passes it. */
+	if (h->soft_limit)
+		hard = min(hard, max(h->soft_limit, goal));
+	return hard;
 }
 
 /**

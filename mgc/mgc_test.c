@@ -505,6 +505,13 @@ static void mgc_test_hard_goal(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, mgc_due(h));
 	h->gc.alloc_since++;
 	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	/* A soft limit of 84 MiB caps the hard goal there. */
+	h->soft_limit = 84ULL << 20;
+	h->gc.alloc_since = (44ULL << 20) - 1;
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	h->gc.alloc_since++;
+	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	h->soft_limit = 0;
 	/* Done work makes the end due at once. */
 	h->gc.alloc_since = 0;
 	KUNIT_EXPECT_FALSE(test, mgc_due(h));
