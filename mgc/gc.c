@@ -309,6 +309,16 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 		mgc_trace(h, t, before, mgc_heap_alloc(h), res->bytes);
 }
 
+/* Why a collection starts, for the gc_start trace event. */
+static u32 mgc_reason(struct mheap *h)
+{
+	if (h->gc.next_gc != U64_MAX && h->gc.requested)
+		return GCHEAP_TRACE_REASON_PRESSURE;
+	if (h->gc.next_gc != U64_MAX && mgc_heap_paced(h) >= mgc_trigger(h))
+		return GCHEAP_TRACE_REASON_GOAL;
+	return GCHEAP_TRACE_REASON_ASKED;
+}
+
 /* A whole collection with the world stopped. */
 static int mgc_stw(struct mheap *h, struct gcheap_gc *g,
 		   const struct mgc_root *roots, unsigned int nroots, u64 stw)
@@ -321,7 +331,8 @@ static int mgc_stw(struct mheap *h, struct gcheap_gc *g,
 	before = mgc_heap_alloc(h);
 	trace_gcheap_gc_start(h->id, h->gc.num_gc + 1,
 			      g->flags & GCHEAP_GC_NOSWEEP ? GCHEAP_TRACE_GC_LAZY :
-			      GCHEAP_TRACE_GC_FULL, before, h->gc.next_gc);
+			      GCHEAP_TRACE_GC_FULL, mgc_reason(h), before,
+			      h->gc.next_gc);
 	ret = mgc_sweep_all(h);
 	if (ret)
 		return ret;
@@ -353,7 +364,7 @@ static int mgc_start(struct mheap *h, struct gcheap_gc *g,
 	h->gc.cycle_before = mgc_heap_alloc(h);
 	h->gc.cycle_paced = mgc_heap_paced(h);
 	trace_gcheap_gc_start(h->id, h->gc.num_gc + 1, GCHEAP_TRACE_GC_CONCURRENT,
-			      h->gc.cycle_before, h->gc.next_gc);
+			      mgc_reason(h), h->gc.cycle_before, h->gc.next_gc);
 	ret = mgc_sweep_all(h);
 	if (ret)
 		return ret;

@@ -22,6 +22,11 @@
 #define GCHEAP_TRACE_GC_LAZY		2	/* the same, sweeping left lazy */
 #define GCHEAP_TRACE_GC_CONCURRENT	3	/* a concurrent mark's start */
 
+/* gcheap_gc_start.reason */
+#define GCHEAP_TRACE_REASON_ASKED	1	/* the heap was not due */
+#define GCHEAP_TRACE_REASON_GOAL	2	/* the heap reached its trigger */
+#define GCHEAP_TRACE_REASON_PRESSURE	3	/* the shrinker asked */
+
 /* gcheap_limit.kind */
 #define GCHEAP_TRACE_LIMIT_HARD		1
 #define GCHEAP_TRACE_LIMIT_MODULE	2
@@ -29,11 +34,13 @@
 #define GCHEAP_TRACE_LIMIT_SOFT		4
 
 TRACE_EVENT(gcheap_gc_start,
-	TP_PROTO(u32 heap, u64 cycle, u32 kind, u64 heap_alloc, u64 goal),
-	TP_ARGS(heap, cycle, kind, heap_alloc, goal),
+	TP_PROTO(u32 heap, u64 cycle, u32 kind, u32 reason, u64 heap_alloc,
+		 u64 goal),
+	TP_ARGS(heap, cycle, kind, reason, heap_alloc, goal),
 	TP_STRUCT__entry(
 		__field(u32, heap)
 		__field(u32, kind)
+		__field(u32, reason)
 		__field(u64, cycle)
 		__field(u64, heap_alloc)
 		__field(u64, goal)
@@ -41,16 +48,21 @@ TRACE_EVENT(gcheap_gc_start,
 	TP_fast_assign(
 		__entry->heap = heap;
 		__entry->kind = kind;
+		__entry->reason = reason;
 		__entry->cycle = cycle;
 		__entry->heap_alloc = heap_alloc;
 		__entry->goal = goal;
 	),
-	TP_printk("heap=%u cycle=%llu kind=%s heap_alloc=%llu goal=%llu",
+	TP_printk("heap=%u cycle=%llu kind=%s reason=%s heap_alloc=%llu goal=%llu",
 		  __entry->heap, __entry->cycle,
 		  __print_symbolic(__entry->kind,
 				   { GCHEAP_TRACE_GC_FULL, "full" },
 				   { GCHEAP_TRACE_GC_LAZY, "lazy" },
 				   { GCHEAP_TRACE_GC_CONCURRENT, "concurrent" }),
+		  __print_symbolic(__entry->reason,
+				   { GCHEAP_TRACE_REASON_ASKED, "asked" },
+				   { GCHEAP_TRACE_REASON_GOAL, "goal" },
+				   { GCHEAP_TRACE_REASON_PRESSURE, "pressure" }),
 		  __entry->heap_alloc, __entry->goal)
 );
 

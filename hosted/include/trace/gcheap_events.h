@@ -11,13 +11,17 @@
 #define GCHEAP_TRACE_GC_FULL		1
 #define GCHEAP_TRACE_GC_LAZY		2
 #define GCHEAP_TRACE_GC_CONCURRENT	3
+#define GCHEAP_TRACE_REASON_ASKED	1
+#define GCHEAP_TRACE_REASON_GOAL	2
+#define GCHEAP_TRACE_REASON_PRESSURE	3
 #define GCHEAP_TRACE_LIMIT_HARD		1
 #define GCHEAP_TRACE_LIMIT_MODULE	2
 #define GCHEAP_TRACE_LIMIT_MEMCG	3
 #define GCHEAP_TRACE_LIMIT_SOFT		4
 
 static inline void trace_gcheap_gc_start(u32 heap, u64 cycle, u32 kind,
-					 u64 heap_alloc, u64 goal) {}
+					 u32 reason, u64 heap_alloc,
+					 u64 goal) {}
 static inline void trace_gcheap_gc_end(u32 heap, u64 cycle, u64 before,
 				       u64 after, u64 next_gc, u64 pause_ns) {}
 static inline void trace_gcheap_mark_done(u32 heap, u64 cycle, u64 objects,
