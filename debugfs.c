@@ -131,7 +131,7 @@ static int dump_open(struct inode *inode, struct file *file)
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
 	if (!d)
 		return -ENOMEM;
-	ret = mgc_dump_alloc(hi->mh, &d->buf, &d->len);
+	ret = mgc_dump_alloc(hi->mh, 0, &d->buf, &d->len);
 	if (ret) {
 		kfree(d);
 		return ret;

@@ -501,7 +501,7 @@ static int gcheap_ioctl_dump(struct gcheap_ucmd *ucmd)
 		d->len = need;
 		return gcheap_ucmd_respond(ucmd, sizeof(*d)) ?: -ENOSPC;
 	}
-	ret = mgc_dump_alloc(&ucmd->heap->mh, &buf, &len);
+	ret = mgc_dump_alloc(&ucmd->heap->mh, need, &buf, &len);
 	if (ret)
 		return ret;
 	if (len > d->len) {

@@ -856,7 +856,7 @@ static int direct_op_dump(struct gcheap_dump *ud)
 		direct_copy_out(ud, &d, sizeof(d));
 		return -ENOSPC;
 	}
-	ret = mgc_dump_alloc(&direct->heap, &buf, &len);
+	ret = mgc_dump_alloc(&direct->heap, need, &buf, &len);
 	if (ret)
 		return direct_leave(ret, __func__);
 	if (len > d.len) {

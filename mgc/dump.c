@@ -239,17 +239,18 @@ out:
 /**
  * mgc_dump_alloc() - a dump of the heap in a buffer of its own
  * @h: the heap
+ * @need: the size mgc_dump() just measured, or 0 to measure it here
  * @buf: out: the dump, for the caller to kvfree()
  * @len: out: its bytes
  *
  * Return: 0, -ENOMEM, -ENXIO, or -EBUSY if the heap kept growing.
  */
-int mgc_dump_alloc(struct mheap *h, void **buf, size_t *len)
+int mgc_dump_alloc(struct mheap *h, size_t need, void **buf, size_t *len)
 {
-	size_t need = 0;
-	int tries, ret;
+	int tries, ret = -ENOSPC;
 
-	ret = mgc_dump(h, NULL, 0, &need);
+	if (!need)
+		ret = mgc_dump(h, NULL, 0, &need);
 	for (tries = 0; ret == -ENOSPC && tries < MGC_DUMP_TRIES; tries++) {
 		*buf = kvmalloc(need, GFP_KERNEL_ACCOUNT);
 		if (!*buf)
@@ -259,6 +260,8 @@ int mgc_dump_alloc(struct mheap *h, void **buf, size_t *len)
 			return 0;
 		kvfree(*buf);
 		*buf = NULL;
+		/* The heap grew since it was measured: what it needs now. */
+		need = *len;
 	}
 	return ret == -ENOSPC ? -EBUSY : ret;
 }

@@ -195,7 +195,7 @@ unsigned int mgc_links_pending(struct mheap *h, u64 **addrs);
 
 /* dump.c */
 int mgc_dump(struct mheap *h, void *buf, size_t cap, size_t *len);
-int mgc_dump_alloc(struct mheap *h, void **buf, size_t *len);
+int mgc_dump_alloc(struct mheap *h, size_t need, void **buf, size_t *len);
 
 /* sweep.c */
 void mgc_terminate_mark(struct mheap *h);
