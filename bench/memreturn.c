@@ -69,13 +69,6 @@ static void bench_release(void)
 #define ALLOCATOR	"jemalloc"
 #define node_alloc(n)	malloc(n)
 #define node_free(p)	free(p)
-#define COLLECTS	0
-static void bench_init(void)
-{
-}
-static void bench_collect(void)
-{
-}
 static void bench_release(void)
 {
 	char name[64];
@@ -89,13 +82,6 @@ static void bench_release(void)
 #define ALLOCATOR	"mimalloc"
 #define node_alloc(n)	mi_malloc(n)
 #define node_free(p)	mi_free(p)
-#define COLLECTS	0
-static void bench_init(void)
-{
-}
-static void bench_collect(void)
-{
-}
 static void bench_release(void)
 {
 	mi_collect(true);
@@ -105,16 +91,20 @@ static void bench_release(void)
 #define ALLOCATOR	"glibc"
 #define node_alloc(n)	malloc(n)
 #define node_free(p)	free(p)
+static void bench_release(void)
+{
+	malloc_trim(0);
+}
+#endif
+
+#ifndef COLLECTS
+/* malloc() and free(): nothing to set up, nothing to collect. */
 #define COLLECTS	0
 static void bench_init(void)
 {
 }
 static void bench_collect(void)
 {
-}
-static void bench_release(void)
-{
-	malloc_trim(0);
 }
 #endif
 

@@ -38,11 +38,7 @@ void *dbg_keep[4096];
 
 static int debugfs_ready(void)
 {
-	if (!access(GCHEAP_DIR, F_OK))
-		return 0;
-	if (mount("debugfs", DEBUGFS, "debugfs", 0, NULL) && errno != EBUSY)
-		return -1;
-	return access(GCHEAP_DIR, F_OK);
+	return gh_mount_fs(DEBUGFS, "debugfs", GCHEAP_DIR);
 }
 
 /* The directory of @pid's heap into @dir; 0 or -1. */
@@ -64,24 +60,6 @@ static int heap_dir(pid_t pid, char *dir, size_t len)
 		}
 	closedir(d);
 	return ret;
-}
-
-/* "Key value" of a memstats file; UINT64_MAX if absent. */
-static uint64_t stat_of(const char *path, const char *key)
-{
-	unsigned long long v;
-	char line[128], k[64];
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return UINT64_MAX;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %llu", k, &v) == 2 && !strcmp(k, key)) {
-			fclose(f);
-			return v;
-		}
-	fclose(f);
-	return UINT64_MAX;
 }
 
 static GH_NOINLINE int populate(void)
@@ -115,14 +93,14 @@ TEST(files_agree_with_the_library)
 	ASSERT_EQ(0, heap_dir(getpid(), dir, sizeof(dir)));
 
 	snprintf(path, sizeof(path), "%s/memstats", dir);
-	EXPECT_EQ(getpid(), stat_of(path, "Pid"));
-	EXPECT_EQ(ms.num_gc, stat_of(path, "NumGC"));
-	EXPECT_EQ(ms.heap_sys, stat_of(path, "HeapSys"));
-	EXPECT_EQ(ms.heap_alloc, stat_of(path, "HeapAlloc"));
-	EXPECT_EQ(ms.heap_objects, stat_of(path, "HeapObjects"));
-	EXPECT_EQ(ms.heap_released, stat_of(path, "HeapReleased"));
-	EXPECT_EQ(ms.mallocs, stat_of(path, "Mallocs"));
-	EXPECT_NE(UINT64_MAX, stat_of(path, "LastPauseNs"));
+	EXPECT_EQ(getpid(), gh_read_key(path, "Pid"));
+	EXPECT_EQ(ms.num_gc, gh_read_key(path, "NumGC"));
+	EXPECT_EQ(ms.heap_sys, gh_read_key(path, "HeapSys"));
+	EXPECT_EQ(ms.heap_alloc, gh_read_key(path, "HeapAlloc"));
+	EXPECT_EQ(ms.heap_objects, gh_read_key(path, "HeapObjects"));
+	EXPECT_EQ(ms.heap_released, gh_read_key(path, "HeapReleased"));
+	EXPECT_EQ(ms.mallocs, gh_read_key(path, "Mallocs"));
+	EXPECT_NE(UINT64_MAX, gh_read_key(path, "LastPauseNs"));
 
 	/* The class table sums to what is allocated. */
 	snprintf(path, sizeof(path), "%s/classes", dir);

@@ -63,18 +63,6 @@ static uint64_t rss_bytes(void)
 	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		ret = -1;
-	close(fd);
-	return ret;
-}
-
 static uint64_t read_u64(const char *path)
 {
 	unsigned long long v = 0;
@@ -88,27 +76,6 @@ static uint64_t read_u64(const char *path)
 	return v;
 }
 
-/* A key's value in a "key value" file (memory.events, /proc/meminfo). */
-static uint64_t read_key(const char *path, const char *key)
-{
-	unsigned long long v;
-	char line[256], k[64];
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return UINT64_MAX;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %llu", k, &v) == 2 &&
-		    !strncmp(k, key, strlen(key)) &&
-		    (k[strlen(key)] == 0 || k[strlen(key)] == ':')) {
-			fclose(f);
-			return v;
-		}
-	}
-	fclose(f);
-	return UINT64_MAX;
-}
-
 /*
  * Put the calling process in a new memory cgroup @dir (a path under
  * CG_ROOT); 0, or -1 when cgroup v2 with the memory controller is not to
@@ -118,12 +85,9 @@ static int cg_enter(char *dir, size_t len, const char *name)
 {
 	char path[256];
 
-	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
-		mkdir(CG_ROOT, 0755);
-		if (mount("none", CG_ROOT, "cgroup2", 0, NULL))
-			return -1;
-	}
-	write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
+	if (gh_mount_fs(CG_ROOT, "cgroup2", CG_ROOT "/cgroup.controllers"))
+		return -1;
+	gh_write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
 	snprintf(dir, len, CG_ROOT "/%s-%d", name, getpid());
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -1;
@@ -131,12 +95,12 @@ static int cg_enter(char *dir, size_t len, const char *name)
 	if (access(path, F_OK))
 		return -1;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	return write_file(path, "0");
+	return gh_write_file(path, "0");
 }
 
 static void cg_leave(const char *dir)
 {
-	write_file(CG_ROOT "/cgroup.procs", "0");
+	gh_write_file(CG_ROOT "/cgroup.procs", "0");
 	rmdir(dir);
 }
 
@@ -383,20 +347,20 @@ TEST(memcg_max_enomem)
 	gcheap_set_gc_percent(-1);
 	snprintf(max, sizeof(max), "%lu", cg_current(dir) + 96 * MIB);
 	snprintf(path, sizeof(path), "%s/memory.max", dir);
-	ASSERT_EQ(0, write_file(path, max));
+	ASSERT_EQ(0, gh_write_file(path, max));
 	while (n < 8192 && (kept[n] = gcheap_malloc_atomic(16384)))
 		memset(kept[n++], 1, 16384);
 	EXPECT_EQ(ENOMEM, errno);
 	TH_LOG("%u MiB allocated under memory.max = %s", n / 64, max);
 	EXPECT_GE(n, 64 * 64);
 	snprintf(path, sizeof(path), "%s/memory.events", dir);
-	EXPECT_EQ(0, read_key(path, "oom_kill"));
+	EXPECT_EQ(0, gh_read_key(path, "oom_kill"));
 	/* Usable afterwards. */
 	for (i = 0; i < n; i++)
 		kept[i] = NULL;
 	for (i = 0; i < 1024; i++)
 		ASSERT_NE(NULL, gcheap_malloc(16384));
-	EXPECT_EQ(0, read_key(path, "oom_kill"));
+	EXPECT_EQ(0, gh_read_key(path, "oom_kill"));
 	cg_leave(dir);
 }
 
@@ -416,7 +380,7 @@ TEST(shrinker_under_pressure)
 
 	ASSERT_NE(UINT64_MAX, delay);
 	/* The background scavenger must not do the shrinker's work. */
-	ASSERT_EQ(0, write_file(param, "3600000"));
+	ASSERT_EQ(0, gh_write_file(param, "3600000"));
 	gcheap_set_gc_percent(-1);
 	ASSERT_EQ(0, build_and_drop(19));	/* 512 MiB */
 	ASSERT_EQ(0, gcheap_gc());
@@ -427,7 +391,7 @@ TEST(shrinker_under_pressure)
 	hog = fork();
 	ASSERT_LE(0, hog);
 	if (!hog) {
-		uint64_t avail = read_key("/proc/meminfo", "MemAvailable") << 10;
+		uint64_t avail = gh_read_key("/proc/meminfo", "MemAvailable") << 10;
 		uint64_t want = avail + 384 * MIB, got = 0;
 
 		while (got < want && !*stop) {
@@ -450,7 +414,7 @@ TEST(shrinker_under_pressure)
 		usleep(10000);
 	}
 	snprintf(buf, sizeof(buf), "%lu", delay);
-	write_file(param, buf);
+	gh_write_file(param, buf);
 	released = idle - held();
 	TH_LOG("idle %lu MiB, %lu MiB taken back under pressure", idle / MIB,
 	       released / MIB);

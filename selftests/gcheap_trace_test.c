@@ -95,27 +95,10 @@ static GH_NOINLINE int run_workload(void)
 	return 0;
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		ret = -1;
-	close(fd);
-	return ret;
-}
-
-/* tracefs mounted where perf and these cases look: 0 or -1. */
+/* tracefs mounted where perf and these cases look: 0 or an errno. */
 static int tracefs_ready(void)
 {
-	if (!access(TRACEFS "/events", F_OK))
-		return 0;
-	mkdir(TRACEFS, 0755);
-	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
-		return -1;
-	return access(TRACEFS "/events", F_OK);
+	return gh_mount_fs(TRACEFS, "tracefs", TRACEFS "/events");
 }
 
 /* The whole trace buffer, NUL-terminated; free() it. */
@@ -205,11 +188,11 @@ TEST(tracefs_events_arrive)
 		SKIP(return, "no tracefs");
 	ASSERT_EQ(0, gcheap_init());
 	gcheap_set_gc_percent(-1);
-	ASSERT_EQ(0, write_file(TRACEFS "/buffer_size_kb", "8192"));
-	ASSERT_EQ(0, write_file(TRACEFS "/trace", ""));
-	ASSERT_EQ(0, write_file(TRACEFS "/events/gcheap/enable", "1"));
+	ASSERT_EQ(0, gh_write_file(TRACEFS "/buffer_size_kb", "8192"));
+	ASSERT_EQ(0, gh_write_file(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, gh_write_file(TRACEFS "/events/gcheap/enable", "1"));
 	ASSERT_EQ(0, run_workload());
-	ASSERT_EQ(0, write_file(TRACEFS "/events/gcheap/enable", "0"));
+	ASSERT_EQ(0, gh_write_file(TRACEFS "/events/gcheap/enable", "0"));
 	text = read_all(TRACEFS "/trace", NULL);
 	ASSERT_NE(NULL, text);
 

@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <linux/gcheap.h>
@@ -191,6 +194,58 @@ static inline uint64_t gh_rand(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Write @text to a sysfs, cgroup or tracefs file, as `echo >` does. */
+static inline int gh_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		ret = errno ? errno : EIO;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The value of @key in a file of "key value" lines (/proc/meminfo's
+ * "key: value" too); UINT64_MAX if it has none.
+ */
+static inline uint64_t gh_read_key(const char *path, const char *key)
+{
+	size_t n = strlen(key);
+	unsigned long long v;
+	char line[256], k[64];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return UINT64_MAX;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %llu", k, &v) == 2 && !strncmp(k, key, n) &&
+		    (k[n] == 0 || (k[n] == ':' && k[n + 1] == 0))) {
+			fclose(f);
+			return v;
+		}
+	}
+	fclose(f);
+	return UINT64_MAX;
+}
+
+/*
+ * A pseudo file system at @dir, mounted there unless @probe (a file it
+ * has) already exists: 0, or a positive errno.
+ */
+static inline int gh_mount_fs(const char *dir, const char *fstype,
+			      const char *probe)
+{
+	if (!access(probe, F_OK))
+		return 0;
+	mkdir(dir, 0755);
+	if (mount(fstype, dir, fstype, 0, NULL) && errno != EBUSY)
+		return errno;
+	return access(probe, F_OK) ? errno : 0;
 }
 
 #endif /* _GCHEAP_SELFTEST_UTIL_H */
