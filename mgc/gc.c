@@ -110,13 +110,9 @@ u64 mgc_heap_alloc(struct mheap *h)
 }
 
 /*
- * The heap as pacing counts it: what the last mark traced live, plus what
- * was allocated since. Objects allocated black during a concurrent mark are
- * not counted until a mark finds them live: most die young, and counting
- * them would shorten each cycle's runway by what the one before allocated
- * while it marked, so that a program allocating faster than the worker
- * marks collects ever more often. The price is a heap that may pass the
- * goal by that much.
+ * The heap as pacing counts it: what the last mark found live (objects
+ * allocated black during it included, as Go's heapMarked), plus what was
+ * allocated since.
  */
 static u64 mgc_heap_paced(struct mheap *h)
 {
@@ -272,14 +268,10 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	/* With the mark bits final, before sweeping queues finalizers. */
 	mgc_links_mark_end(h);
 	mgc_terminate_mark(h);
-	h->gc.heap_live = res->traced_bytes;
+	h->gc.heap_live = res->bytes;
+	h->gc.scan_words = res->scan_words;
 	h->gc.alloc_since = 0;
-	/*
-	 * The goal grows from what tracing found: objects allocated black
-	 * during a concurrent mark survive it, but most are young and die
-	 * before the next one, as bdwgc and Go's heap profiles show.
-	 */
-	h->gc.next_gc = mgc_goal(h, res->traced_bytes);
+	h->gc.next_gc = mgc_goal(h, res->bytes);
 	h->gc.requested = false;
 	h->gc.num_gc++;
 	/* A fatal signal leaves the rest to lazy sweeping. */
@@ -604,8 +596,12 @@ static u64 mgc_assist_budget(struct mheap *h)
 		return MGC_ASSIST_MAX;
 	start = min(h->gc.cycle_paced, heap);
 	runway = max_t(u64, (h->gc.next_gc - start) / 8 * MGC_ASSIST_LEAD_EIGHTHS, 1);
-	/* Before any mark has traced, all of the heap may be live. */
-	expect = (h->gc.num_gc ? h->gc.heap_live : h->gc.cycle_paced) / 8;
+	/*
+	 * The work is what the last mark scanned (noscan objects, such as
+	 * big arrays of numbers, cost it nothing); before any mark, all of
+	 * the heap may be.
+	 */
+	expect = h->gc.num_gc ? h->gc.scan_words : h->gc.cycle_paced / 8;
 	/* In 1/1024ths of the work, so that nothing overflows. */
 	want = (expect >> 10) * min_t(u64, div64_u64((heap - start) << 10, runway),
 				      1024);
@@ -619,13 +615,13 @@ static u64 mgc_assist_budget(struct mheap *h)
  * mgc_assist() - mark as an allocation requires (Go's mark assist)
  * @h: the heap, mheap.lock held, after an allocation counted in it
  *
- * The mark's work is expected to be what the last mark traced. It should be
+ * The mark's work is expected to be what the last mark scanned. It should be
  * done by the time the heap has used MGC_ASSIST_LEAD_EIGHTHS of the runway
- * from where the mark started to the goal, leaving the worker the rest for
- * precleaning; an allocation that finds the mark behind that line does the
- * difference. While the worker keeps up, allocations do no marking; past
- * the goal, every allocation marks as much as an assist may, until the
- * work is done or the hard goal makes the end due.
+ * from where the mark started to the goal; an allocation that finds the
+ * mark behind that line does the difference. While the worker keeps up,
+ * allocations do no marking; past the goal, every allocation marks as much
+ * as an assist may, until the work is done or the hard goal makes the end
+ * due.
  */
 void mgc_assist(struct mheap *h)
 {

@@ -124,6 +124,8 @@ struct mgc_gcw {
  * @share_cap: entries of @share
  * @share_n: entries in use
  * @hungry: a marker ran out of work: the other should share some
+ * @held_active: a call holding mheap.lock is marking (mgc_mark_step()), so
+ *	the worker, out of work, waits for what it shares instead of leaving
  * @overflow: an object was marked but not pushed: rescan marked objects
  * @black_objects: objects allocated while the mark ran, marked at once
  *	(mheap.lock)
@@ -146,6 +148,7 @@ struct mgc_mark {
 	u32 share_cap;
 	u32 share_n;
 	bool hungry;
+	bool held_active;
 	bool overflow;
 	u64 black_objects, black_bytes;
 	u64 unmarked_objects, unmarked_bytes;
@@ -237,6 +240,26 @@ static u32 mark_share_get(struct mgc_gcw *g)
 	return k;
 }
 
+/*
+ * The worker ran out while an allocation's assist or a collection marks
+ * under mheap.lock: ask it to share, and wait a little for that, since
+ * leaving would have the worker queue for mheap.lock behind that very call
+ * while it marks alone. Return: true if there is shared work to take.
+ */
+static noinline bool mark_bg_wait(struct mgc_gcw *g)
+{
+	struct mgc_mark *m = g->m;
+
+	WRITE_ONCE(m->hungry, true);
+	while (!READ_ONCE(m->share_n)) {
+		if (!READ_ONCE(m->held_active) || need_resched() ||
+		    READ_ONCE(m->h->gc.bg_stop))
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
 /* @g's list is full: make room on the shared list, or note the overflow. */
 static noinline bool mark_make_room(struct mgc_gcw *g)
 {
@@ -296,8 +319,13 @@ static __always_inline void mark_word(struct mgc_gcw *g, u64 lo, u64 limit,
 	g->n++;
 }
 
-/* Scan @len bytes of the arena at offset @off for pointers. */
-static void mark_scan_arena(struct mgc_gcw *g, u64 off, u64 len)
+/*
+ * Scan @len bytes of the arena at offset @off for pointers. Inlined into
+ * mark_drain(), which calls it once per grey object, most of them a few
+ * words long: a call and return per object cost as much as scanning it,
+ * and more under emulation, where each return is a lookup.
+ */
+static __always_inline void mark_scan(struct mgc_gcw *g, u64 off, u64 len)
 {
 	u64 lo = g->lo, limit = g->limit;
 	struct mspan ***spanmap = g->spanmap;
@@ -334,6 +362,11 @@ static void mark_scan_arena(struct mgc_gcw *g, u64 off, u64 len)
 	}
 }
 
+static noinline void mark_scan_arena(struct mgc_gcw *g, u64 off, u64 len)
+{
+	mark_scan(g, off, len);
+}
+
 /*
  * Scan grey objects, taking more from the shared list when @g's own run
  * out, until none is left or @stop words were scanned, or the marker should
@@ -345,10 +378,13 @@ static void mark_drain(struct mgc_gcw *g, u64 stop)
 	struct mgc_mark *m = g->m;
 
 	while (!g->error && g->words < stop) {
-		if (!g->n && !mark_share_get(g))
-			return;
+		if (!g->n && !mark_share_get(g)) {
+			if (!g->bg || !mark_bg_wait(g))
+				return;
+			continue;
+		}
 		g->n--;
-		mark_scan_arena(g, g->work[g->n].off, g->work[g->n].len);
+		mark_scan(g, g->work[g->n].off, g->work[g->n].len);
 		if (g->yield && mheap_lock_wanted(m->h))
 			return;
 		/* The rest is looked at every so many words, not per object. */
@@ -515,6 +551,7 @@ static void mark_reset(struct mgc_mark *m)
 	mark_gcw_reset(&m->bg);
 	m->share_n = 0;
 	m->hungry = false;
+	m->held_active = false;
 	m->overflow = false;
 	m->black_objects = 0;
 	m->black_bytes = 0;
@@ -657,8 +694,8 @@ void mgc_mark_end(struct mheap *h, struct mgc_mark_result *res)
 		black_bytes -= min(m->unmarked_bytes - gone, black_bytes);
 		res->objects = objects + black_objects;
 		res->bytes = bytes + black_bytes;
-		res->traced_bytes = bytes;
 		res->overflows = m->overflows;
+		res->scan_words = m->held.words + m->bg.words;
 	}
 	h->gc.mark = NULL;
 	if (h->gc.mark_spare)
@@ -704,28 +741,13 @@ int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 	return g->error;
 }
 
-/**
- * mgc_mark_step() - scan grey objects, holding mheap.lock
- * @h: the heap, mheap.lock held, a mark begun
- * @budget: words to scan at most (roughly: an object is scanned whole);
- *	U64_MAX for all
- * @how: MGC_MARK_INTR: stop on a fatal signal; MGC_MARK_YIELD: stop
- *	between objects when a call of the program waits for mheap.lock
- *
- * An overflowed list is recovered here, by a rescan of every marked object
- * once the lists have drained. Pages precleaning took are scanned here too.
- * While the worker scans, its own list is its to finish.
- *
- * Return: 1 if no grey object or pending page is left, 0 if some are (or
- * the worker is still scanning), -EINTR.
- */
-int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how)
+/* mgc_mark_step()'s work, with mgc_mark.held_active set around it. */
+static int mark_step(struct mheap *h, u64 budget, unsigned int how)
 {
 	struct mgc_mark *m = h->gc.mark;
 	struct mgc_gcw *g = &m->held;
 	u64 stop;
 
-	lockdep_assert_held(&h->lock);
 	mark_enter(g, how & MGC_MARK_INTR, how & MGC_MARK_YIELD);
 	stop = budget == U64_MAX ? U64_MAX : g->words + budget;
 	for (;;) {
@@ -754,6 +776,33 @@ int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how)
 		m->overflows++;
 		mark_rescan(g);
 	}
+}
+
+/**
+ * mgc_mark_step() - scan grey objects, holding mheap.lock
+ * @h: the heap, mheap.lock held, a mark begun
+ * @budget: words to scan at most (roughly: an object is scanned whole);
+ *	U64_MAX for all
+ * @how: MGC_MARK_INTR: stop on a fatal signal; MGC_MARK_YIELD: stop
+ *	between objects when a call of the program waits for mheap.lock
+ *
+ * An overflowed list is recovered here, by a rescan of every marked object
+ * once the lists have drained. Pages precleaning took are scanned here too.
+ * While the worker scans, its own list is its to finish.
+ *
+ * Return: 1 if no grey object or pending page is left, 0 if some are (or
+ * the worker is still scanning), -EINTR.
+ */
+int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how)
+{
+	struct mgc_mark *m = h->gc.mark;
+	int ret;
+
+	lockdep_assert_held(&h->lock);
+	WRITE_ONCE(m->held_active, true);
+	ret = mark_step(h, budget, how);
+	WRITE_ONCE(m->held_active, false);
+	return ret;
 }
 
 /**

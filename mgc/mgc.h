@@ -31,31 +31,38 @@
 #define MGC_TRIGGER_EIGHTHS	5
 /* Words the background marker scans per hold of mheap.lock... */
 #define MGC_MARK_BATCH		BIT(15)
-/* ...and per scan without it, between looks at the mark's state. */
-#define MGC_MARK_BG_BATCH	BIT(18)
+/*
+ * ...and per scan without it, between looks at the mark's state: the worker
+ * mostly scans until its work runs out.
+ */
+#define MGC_MARK_BG_BATCH	BIT(20)
 /* Words an allocation's assist scans at most, and at least. */
 #define MGC_ASSIST_MAX		BIT(18)
 #define MGC_ASSIST_MIN		BIT(10)
 /* Precleaning rounds of a concurrent mark, and the fewest pages worth one. */
 #define MGC_PRECLEAN_ROUNDS	4
 #define MGC_PRECLEAN_MIN_PAGES	64
-/* Eighths of its runway by which a concurrent mark's tracing should end. */
-#define MGC_ASSIST_LEAD_EIGHTHS	6
+/*
+ * Eighths of its runway by which a concurrent mark's tracing should end: all
+ * of it, since assists that force an earlier end take mheap.lock from the
+ * worker and mark in its place rather than beside it.
+ */
+#define MGC_ASSIST_LEAD_EIGHTHS	8
 
 /**
  * struct mgc_mark_result - what a mark found
  * @objects: objects marked, allocate-black ones included
  * @bytes: their bytes
- * @traced_bytes: bytes found by tracing alone
  * @overflows: work-list overflows recovered from
+ * @scan_words: words scanned, by every marker, roots and rescans included
  * @nroots: root ranges scanned: registered ones and the caller's (for the
  *	mark_done trace event)
  */
 struct mgc_mark_result {
 	u64 objects;
 	u64 bytes;
-	u64 traced_bytes;
 	u64 overflows;
+	u64 scan_words;
 	u32 nroots;
 };
 

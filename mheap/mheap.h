@@ -250,9 +250,11 @@ struct mgc_special;
  * @concurrent: the last collection was concurrent (pacing starts the next
  *	before the goal)
  * @dirty_armed: the arena's dirty bits were cleared when the mark began
- * @heap_live: bytes the last mark found by tracing (allocate-black
- *	objects not counted): the scan work the next mark expects, the base
- *	of its goal and of pacing (mgc_heap_paced())
+ * @heap_live: bytes the last mark found live, allocate-black objects
+ *	included (Go's heapMarked): the base of the goal and of pacing
+ *	(mgc_heap_paced())
+ * @scan_words: words the last mark scanned: the work the next one expects
+ *	(Go's heapScan), which noscan objects are not part of
  * @cycle_start_ns: CLOCK_MONOTONIC when the concurrent mark began
  * @cycle_before: heap_alloc when it began
  * @cycle_paced: the heap as pacing counts it (mgc_heap_paced()) then
@@ -306,6 +308,7 @@ struct mgc {
 	bool concurrent;
 	bool dirty_armed;
 	u64 heap_live;
+	u64 scan_words;
 	u64 cycle_start_ns;
 	u64 cycle_before;
 	u64 cycle_paced;

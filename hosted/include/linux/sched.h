@@ -9,5 +9,8 @@
 #define current			((void *)0)
 #define fatal_signal_pending(t)	((void)(t), false)
 #define cond_resched()		do { } while (0)
+/* Threads here are the OS's to schedule: never a reason to stop spinning. */
+#define need_resched()		false
+#define cpu_relax()		__builtin_ia32_pause()
 
 #endif /* _HOSTED_LINUX_SCHED_H */
