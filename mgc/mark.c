@@ -270,20 +270,39 @@ static noinline bool mark_make_room(struct mgc_gcw *g)
 }
 
 /*
+ * The span the last pointer looked up fell in. Neighbouring objects point
+ * into the same span far more often than not (a tree's nodes are allocated
+ * together), and a hit saves the span-map walk. A span in use stays so
+ * while a mark runs, so the cache holds for a whole scan.
+ * @lo: arena offset of the span's first byte
+ * @len: its bytes; 0 for none
+ * @s: the span
+ */
+struct mark_cache {
+	u64 lo;
+	u64 len;
+	struct mspan *s;
+};
+
+/*
  * The collector's inner loop: a word that may point into the arena. Every
- * word of the heap goes through here, so it is one bound check, two loads
- * for the span and a multiply for the slot. @lo, @limit and @spanmap are
- * @g's, passed in registers: the acquire below is a compiler barrier,
- * and under emulation (TCG) every load counts.
+ * word of the heap goes through here, so it is one bound check, the span
+ * (cached, or two loads) and a multiply for the slot. @lo, @limit and
+ * @spanmap are @g's, passed in registers: the acquire below is a compiler
+ * barrier, and under emulation (TCG) every load counts.
  */
 static __always_inline void mark_word(struct mgc_gcw *g, u64 lo, u64 limit,
 				      struct mspan ***spanmap, bool atomic,
-				      u64 w)
+				      struct mark_cache *c, u64 w)
 {
 	u64 off = w - lo, page = off >> MHEAP_PAGE_SHIFT;
 	struct mspan *s;
 	u32 idx;
 
+	if (off - c->lo < c->len) {
+		s = c->s;
+		goto found;
+	}
 	if (off >= limit)	/* also for w below the arena */
 		return;
 	/* Span-map chunks exist for every page the heap has grown into. */
@@ -296,8 +315,12 @@ static __always_inline void mark_word(struct mgc_gcw *g, u64 lo, u64 limit,
 	if (!s || (atomic ? smp_load_acquire(&s->state) : s->state) !=
 		  MSPAN_INUSE)
 		return;
+	c->s = s;
+	c->lo = s->start << MHEAP_PAGE_SHIFT;
+	c->len = s->npages << MHEAP_PAGE_SHIFT;
+found:
 	/* divmul is 0 for a large span: its only object is slot 0. */
-	idx = mspan_slot_of(s, off - (s->start << MHEAP_PAGE_SHIFT));
+	idx = mspan_slot_of(s, off - c->lo);
 	if (idx >= s->nelems || !test_bit(idx, s->allocbits))
 		return;
 	/* Two markers only while a concurrent mark runs. */
@@ -314,7 +337,7 @@ static __always_inline void mark_word(struct mgc_gcw *g, u64 lo, u64 limit,
 		return;
 	if (unlikely(g->n == g->cap) && !mark_make_room(g))
 		return;
-	g->work[g->n].off = (s->start << MHEAP_PAGE_SHIFT) + (u64)idx * s->elemsize;
+	g->work[g->n].off = c->lo + (u64)idx * s->elemsize;
 	g->work[g->n].len = mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
 	g->n++;
 }
@@ -325,7 +348,8 @@ static __always_inline void mark_word(struct mgc_gcw *g, u64 lo, u64 limit,
  * words long: a call and return per object cost as much as scanning it,
  * and more under emulation, where each return is a lookup.
  */
-static __always_inline void mark_scan(struct mgc_gcw *g, u64 off, u64 len)
+static __always_inline void mark_scan(struct mgc_gcw *g, u64 off, u64 len,
+				      struct mark_cache *c)
 {
 	u64 lo = g->lo, limit = g->limit;
 	struct mspan ***spanmap = g->spanmap;
@@ -351,7 +375,7 @@ static __always_inline void mark_scan(struct mgc_gcw *g, u64 off, u64 len)
 		if (p) {
 			p += in / 8;
 			for (i = 0; i < n / 8; i++)
-				mark_word(g, lo, limit, spanmap, atomic,
+				mark_word(g, lo, limit, spanmap, atomic, c,
 					  READ_ONCE(p[i]));
 		}
 		g->words += n / 8;
@@ -364,7 +388,9 @@ static __always_inline void mark_scan(struct mgc_gcw *g, u64 off, u64 len)
 
 static noinline void mark_scan_arena(struct mgc_gcw *g, u64 off, u64 len)
 {
-	mark_scan(g, off, len);
+	struct mark_cache c = { };
+
+	mark_scan(g, off, len, &c);
 }
 
 /*
@@ -376,6 +402,7 @@ static noinline void mark_scan_arena(struct mgc_gcw *g, u64 off, u64 len)
 static void mark_drain(struct mgc_gcw *g, u64 stop)
 {
 	struct mgc_mark *m = g->m;
+	struct mark_cache c = { };
 
 	while (!g->error && g->words < stop) {
 		if (!g->n && !mark_share_get(g)) {
@@ -384,7 +411,7 @@ static void mark_drain(struct mgc_gcw *g, u64 stop)
 			continue;
 		}
 		g->n--;
-		mark_scan(g, g->work[g->n].off, g->work[g->n].len);
+		mark_scan(g, g->work[g->n].off, g->work[g->n].len, &c);
 		if (g->yield && mheap_lock_wanted(m->h))
 			return;
 		/* The rest is looked at every so many words, not per object. */
@@ -720,6 +747,7 @@ int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 		   unsigned int nroots, bool intr)
 {
 	struct mgc_gcw *g = &h->gc.mark->held;
+	struct mark_cache c = { };
 	unsigned int r;
 
 	lockdep_assert_held(&h->lock);
@@ -730,7 +758,7 @@ int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 
 		for (i = 0; i < roots[r].len / 8; i++) {
 			mark_word(g, g->lo, g->limit, g->spanmap, g->atomic,
-				  w[i]);
+				  &c, w[i]);
 			g->words++;
 			if (!mark_check(g))
 				break;
