@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 #include <hosted/hosted.h>
 #include "mheap.h"
+#include "../mgc/mgc.h"
 
 /* Base pages of the arena: 8 heap pages grown into. */
 #define ARENA_TEST_BYTES	(64 * MHEAP_PAGE_SIZE)
@@ -36,7 +37,7 @@ static void arena_test_exit(struct kunit *test)
 	test->priv = NULL;
 }
 
-static struct mheap *arena_test_heap(struct kunit *test)
+static struct mheap *arena_test_heap_grown(struct kunit *test, u64 grown)
 {
 	struct arena_test *t = kzalloc(sizeof(*t), GFP_KERNEL);
 	int ret;
@@ -51,11 +52,16 @@ static struct mheap *arena_test_heap(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, mheap_set_arena(&t->h, (uintptr_t)t->mem,
 					      ARENA_TEST_BYTES), 0);
 	hosted_arena_set_real(&t->h, true);
-	t->h.grown = ARENA_TEST_GROWN;
+	t->h.grown = grown;
 	ret = hosted_arena_track_writes(&t->h);
 	if (ret)
 		kunit_skip(test, "no asynchronous write protection here (%d)", ret);
 	return &t->h;
+}
+
+static struct mheap *arena_test_heap(struct kunit *test)
+{
+	return arena_test_heap_grown(test, ARENA_TEST_GROWN);
 }
 
 static void arena_test_poke(struct mheap *h, unsigned long pg, u64 val)
@@ -122,9 +128,118 @@ static void arena_test_take(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, test_bit(7, bits));
 }
 
+/* 64-byte objects that are scanned */
+#define ARENA_TEST_SC		GCHEAP_SPANCLASS(6, 0)
+
+static void arena_test_alloc(struct kunit *test, struct mheap *h,
+			     unsigned int n, u64 *addrs)
+{
+	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->size = sizeof(*r);
+	r->spanclass = ARENA_TEST_SC;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	KUNIT_ASSERT_GE(test, r->nfree, n);
+	for (i = 0; i < n; i++) {
+		unsigned long idx = find_next_bit((unsigned long *)r->free,
+						  r->nelems, 0);
+
+		__clear_bit(idx, (unsigned long *)r->free);
+		addrs[i] = r->base + idx * r->elemsize;
+	}
+	r->flags = GCHEAP_REFILL_RELEASE_ONLY;
+	r->old_base = r->base;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	kunit_kfree(test, r);
+}
+
+static int arena_test_gc(struct mheap *h, u64 *root, u32 flags)
+{
+	struct mgc_root r = { .words = root, .len = sizeof(*root) };
+	struct gcheap_gc g = { .size = sizeof(g), .flags = flags };
+
+	return mgc_op_gc(h, &g, &r, 1);
+}
+
+static bool arena_test_marked(struct mheap *h, u64 addr)
+{
+	struct mspan *s;
+	bool marked;
+
+	mutex_lock(&h->lock);
+	s = mheap_span_of_addr(h, addr);
+	marked = s && test_bit((addr - mheap_span_base(h, s)) / s->elemsize,
+			       s->gcmarkbits);
+	mutex_unlock(&h->lock);
+	return marked;
+}
+
+static bool arena_test_live(struct mheap *h, u64 addr)
+{
+	struct gcheap_lookup l = { .size = sizeof(l), .addr = addr };
+
+	return !mheap_op_lookup(h, &l) && l.base == addr;
+}
+
+/*
+ * Precleaning's pages are scanned by the concurrent mark's worker without
+ * mheap.lock: a pointer written into a scanned (black) object during the
+ * mark is found there, and pages the worker took but was stopped before
+ * scanning go back to the mark's end, which scans them.
+ */
+static void arena_test_preclean_worker(struct kunit *test)
+{
+	struct mheap *h = arena_test_heap_grown(test, 0);
+	u64 obj[4], root;
+
+	arena_test_alloc(test, h, 4, obj);
+	root = obj[0];
+	KUNIT_ASSERT_EQ(test, arena_test_gc(h, &root, GCHEAP_GC_CONCURRENT), 0);
+	KUNIT_ASSERT_TRUE(test, h->gc.dirty_armed);
+	/* The worker scans obj0, the only grey object. */
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_TRUE(test, mgc_mark_bg_begin(h));
+	mutex_unlock(&h->lock);
+	mgc_mark_bg_run(h, U64_MAX);
+	KUNIT_EXPECT_TRUE(test, arena_test_marked(h, obj[0]));
+
+	/* The program stores obj2, white, into black obj0. */
+	((u64 *)(uintptr_t)obj[0])[1] = obj[2];
+	KUNIT_EXPECT_GT(test, mgc_preclean(h, h->gc.num_gc), 0L);
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_TRUE(test, mgc_mark_bg_begin(h));	/* the page, no grey */
+	mutex_unlock(&h->lock);
+	mgc_mark_bg_run(h, U64_MAX);
+	KUNIT_EXPECT_TRUE(test, arena_test_marked(h, obj[2]));
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_FALSE(test, mgc_mark_bg_begin(h));	/* nothing left */
+	mutex_unlock(&h->lock);
+
+	/* Then obj3; the worker takes the page and is stopped at once. */
+	((u64 *)(uintptr_t)obj[0])[2] = obj[3];
+	KUNIT_EXPECT_GT(test, mgc_preclean(h, h->gc.num_gc), 0L);
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_TRUE(test, mgc_mark_bg_begin(h));
+	WRITE_ONCE(h->gc.bg_stop, true);
+	mutex_unlock(&h->lock);
+	mgc_mark_bg_run(h, U64_MAX);
+	KUNIT_EXPECT_FALSE(test, arena_test_marked(h, obj[3]));
+
+	/* The end scans that page; obj1 was never referenced. */
+	KUNIT_ASSERT_EQ(test, arena_test_gc(h, &root, GCHEAP_GC_CONCURRENT), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.phase, (u32)MGC_PHASE_OFF);
+	KUNIT_EXPECT_TRUE(test, arena_test_live(h, obj[0]));
+	KUNIT_EXPECT_FALSE(test, arena_test_live(h, obj[1]));
+	KUNIT_EXPECT_TRUE(test, arena_test_live(h, obj[2]));
+	KUNIT_EXPECT_TRUE(test, arena_test_live(h, obj[3]));
+}
+
 static struct kunit_case arena_test_cases[] = {
 	KUNIT_CASE(arena_test_collect),
 	KUNIT_CASE(arena_test_take),
+	KUNIT_CASE(arena_test_preclean_worker),
 	{}
 };
 

@@ -34,7 +34,10 @@
  *    so a pointer the worker misses because it read the span map before the
  *    span was there loses nothing;
  *  - the mark's end stops the worker (mgc.bg_stop) and waits for it to leave
- *    (mgc.bg_active) before it takes the worker's list and frees anything.
+ *    (mgc.bg_active) before it takes the worker's list and frees anything;
+ *  - written pages that precleaning found are taken for the worker to scan
+ *    and given back if it stopped first, both under mheap.lock while it is
+ *    not scanning (mark_bg_claim_pages(), mark_take_bg()), so none is lost.
  */
 #include <linux/kernel.h>
 #include <linux/bitmap.h>
@@ -53,6 +56,8 @@
 #define MARK_CHECK_WORDS	4096
 /* Words scanned between looks at the other marker's needs. */
 #define MARK_LOOK_WORDS		256
+/* Pending pages the worker takes at a time, to scan without mheap.lock. */
+#define MARK_BG_PAGES		256
 /* Entries of a marker's own work list at most. */
 #define MARK_LOCAL_MAX		8192
 
@@ -138,6 +143,10 @@ struct mgc_gcw {
  *	scanned again; bit i for base page i of the arena (mheap.lock)
  * @pending_bits: bits of @pending
  * @pending_next: no bit of @pending below this one is set
+ * @bg_pages: pending pages the worker took to scan without mheap.lock
+ *	(taken and given back under it, while the worker is not scanning)
+ * @bg_npages: entries of @bg_pages
+ * @bg_pages_done: entries of @bg_pages the worker has scanned
  */
 struct mgc_mark {
 	struct mheap *h;
@@ -156,6 +165,9 @@ struct mgc_mark {
 	unsigned long *pending;
 	u64 pending_bits;
 	u64 pending_next;
+	u64 bg_pages[MARK_BG_PAGES];
+	u32 bg_npages;
+	u32 bg_pages_done;
 };
 
 /* Called with @g->words advanced: false once the marker must stop. */
@@ -476,9 +488,15 @@ static void mark_dirty_page(struct mgc_gcw *g, u64 addr)
 {
 	struct mheap *h = g->m->h;
 	u64 end = addr + PAGE_SIZE, base, first, last, idx;
-	struct mspan *s = mheap_span_of_addr(h, addr);
+	u64 page = (addr - g->lo) >> MHEAP_PAGE_SHIFT;
+	struct mspan *s;
 
-	if (!s || s->state != MSPAN_INUSE || (s->spanclass & 1))
+	/* As mark_word(): the worker may be here without mheap.lock. */
+	if (addr - g->lo >= g->limit)
+		return;
+	s = READ_ONCE(g->spanmap[page / MHEAP_CHUNK_PAGES][page % MHEAP_CHUNK_PAGES]);
+	if (!s || (g->atomic ? smp_load_acquire(&s->state) : s->state) !=
+		  MSPAN_INUSE || (s->spanclass & 1))
 		return;
 	base = mheap_span_base(h, s);
 	if (mspan_is_large(s)) {
@@ -537,8 +555,17 @@ static bool mark_bg_active(struct mheap *h)
  */
 static bool mark_take_bg(struct mgc_gcw *g)
 {
-	struct mgc_gcw *bg = &g->m->bg;
+	struct mgc_mark *m = g->m;
+	struct mgc_gcw *bg = &m->bg;
 	u32 k;
+
+	/* Pages it took and did not scan are pending again. */
+	for (k = m->bg_pages_done; k < m->bg_npages; k++) {
+		__set_bit(m->bg_pages[k], m->pending);
+		m->pending_next = min(m->pending_next, m->bg_pages[k]);
+	}
+	m->bg_npages = 0;
+	m->bg_pages_done = 0;
 
 	k = min(bg->n, g->cap - g->n);
 	memcpy(g->work + g->n, bg->work + bg->n - k, k * sizeof(*g->work));
@@ -588,6 +615,8 @@ static void mark_reset(struct mgc_mark *m)
 	if (m->pending)
 		bitmap_zero(m->pending, m->pending_bits);
 	m->pending_next = 0;
+	m->bg_npages = 0;
+	m->bg_pages_done = 0;
 }
 
 static void mark_free(struct mgc_mark *m)
@@ -850,6 +879,30 @@ void mgc_mark_share(struct mheap *h)
 		mark_share_put(g, g->n);
 }
 
+/*
+ * Under mheap.lock, the worker not scanning: take pending pages for it to
+ * scan without the lock, so that precleaning's pages are not scanned by
+ * allocations holding it. Return: how many it took.
+ */
+static u32 mark_bg_claim_pages(struct mgc_mark *m)
+{
+	u32 n = 0;
+
+	while (n < MARK_BG_PAGES && mark_pending_left(m)) {
+		u64 i = find_next_bit(m->pending, m->pending_bits,
+				      m->pending_next);
+
+		m->pending_next = i + 1;
+		if (i >= m->pending_bits)
+			break;
+		__clear_bit(i, m->pending);
+		m->bg_pages[n++] = i;
+	}
+	m->bg_npages = n;
+	m->bg_pages_done = 0;
+	return n;
+}
+
 /**
  * mgc_mark_bg_begin() - let the worker scan without mheap.lock
  * @h: the heap, mheap.lock held, a concurrent mark running
@@ -865,7 +918,8 @@ bool mgc_mark_bg_begin(struct mheap *h)
 	if (!m || READ_ONCE(h->gc.bg_stop))
 		return false;
 	mgc_mark_share(h);
-	if (!m->bg.n && !READ_ONCE(m->share_n))
+	if (!m->bg.n && !READ_ONCE(m->share_n) &&
+	    m->bg_pages_done == m->bg_npages && !mark_bg_claim_pages(m))
 		return false;
 	mark_enter(&m->bg, false, false);
 	WRITE_ONCE(h->gc.bg_active, true);
@@ -884,9 +938,22 @@ bool mgc_mark_bg_begin(struct mheap *h)
 void mgc_mark_bg_run(struct mheap *h, u64 budget)
 {
 	/* mgc.mark stays while mgc.bg_active: mgc_mark_end() waits. */
-	struct mgc_gcw *g = &h->gc.mark->bg;
+	struct mgc_mark *m = h->gc.mark;
+	struct mgc_gcw *g = &m->bg;
+	u64 stop = budget == U64_MAX ? U64_MAX : g->words + budget;
 
-	mark_drain(g, g->words + budget);
+	while (m->bg_pages_done < m->bg_npages && g->words < stop &&
+	       !mark_should_stop(g)) {
+		mark_dirty_page(g, g->lo + (m->bg_pages[m->bg_pages_done] <<
+					    PAGE_SHIFT));
+		/* Stopped half-way, the page is given back whole. */
+		if (g->error)
+			break;
+		m->bg_pages_done++;
+		if (g->n > g->cap / 2)
+			mark_drain(g, stop);
+	}
+	mark_drain(g, stop);
 	g->error = 0;
 	/* Release: the list and the marks are the next holder's to see. */
 	smp_store_release(&h->gc.bg_active, false);
