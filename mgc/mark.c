@@ -495,6 +495,7 @@ static void mark_dirty_page(struct mgc_gcw *g, u64 addr)
 	if (addr - g->lo >= g->limit)
 		return;
 	s = READ_ONCE(g->spanmap[page / MHEAP_CHUNK_PAGES][page % MHEAP_CHUNK_PAGES]);
+	/* Acquire: pairs with the release that made the span MSPAN_INUSE. */
 	if (!s || (g->atomic ? smp_load_acquire(&s->state) : s->state) !=
 		  MSPAN_INUSE || (s->spanclass & 1))
 		return;
