@@ -841,6 +841,59 @@ static void lib_test_dump(struct kunit *test)
 	lib_dump_head = NULL;
 }
 
+/*
+ * gcheap_free_os_memory() over the direct backend: 64 MiB in 64 KiB blocks
+ * hung from a global, dropped, then given back. The blocks are many so that
+ * a stale pointer on the stack keeps at most a few of them.
+ */
+#define LIB_MEM_BLOCKS		1024
+#define LIB_MEM_BLOCK		(64 << 10)
+
+static char *lib_mem_blocks[LIB_MEM_BLOCKS];
+
+static long lib_rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void lib_test_free_os_memory(struct kunit *test)
+{
+	struct gcheap_memstats ms;
+	long full, after;
+	unsigned int i;
+
+	for (i = 0; i < LIB_MEM_BLOCKS; i++) {
+		lib_mem_blocks[i] = gcheap_malloc(LIB_MEM_BLOCK);
+		KUNIT_ASSERT_NOT_NULL(test, lib_mem_blocks[i]);
+		memset(lib_mem_blocks[i], 0x5a, LIB_MEM_BLOCK);
+	}
+	full = lib_rss_kb();
+	KUNIT_ASSERT_GT(test, full, 64L << 10);
+	for (i = 0; i < LIB_MEM_BLOCKS; i++)
+		lib_mem_blocks[i] = NULL;
+	KUNIT_ASSERT_EQ(test, gcheap_free_os_memory(), 0);
+	after = lib_rss_kb();
+	KUNIT_ASSERT_EQ(test, gcheap_get_stats(&ms), 0);
+	/* All but a few blocks are given back, and counted so. */
+	KUNIT_EXPECT_GE(test, ms.heap_released, 56ULL << 20);
+	KUNIT_EXPECT_LE(test, after, full - (48L << 10));
+	/* Memory given back comes again zeroed. */
+	lib_mem_blocks[0] = gcheap_malloc(LIB_MEM_BLOCK);
+	KUNIT_ASSERT_NOT_NULL(test, lib_mem_blocks[0]);
+	KUNIT_EXPECT_TRUE(test, lib_all_zero(lib_mem_blocks[0], LIB_MEM_BLOCK));
+	lib_mem_blocks[0] = NULL;
+}
+
 static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_setup),
 	KUNIT_CASE(lib_test_backend),
@@ -854,6 +907,7 @@ static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_finalizers),
 	KUNIT_CASE(lib_test_profile),
 	KUNIT_CASE(lib_test_dump),
+	KUNIT_CASE(lib_test_free_os_memory),
 	{}
 };
 

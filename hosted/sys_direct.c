@@ -37,6 +37,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -660,6 +661,12 @@ static int direct_op_gc(struct gcheap_gc *ug)
 	direct_unmap_buf(buf, total ?: 8);
 	direct_unmap_buf(roots, (n ?: 1) * sizeof(*roots));
 	direct_unmap_buf(ranges, (n ?: 1) * sizeof(*ranges));
+	/*
+	 * In the kernel the heap's metadata is kernel memory; here it is this
+	 * process's malloc heap, which a release gives back too.
+	 */
+	if (!ret && (g.flags & GCHEAP_GC_RELEASE))
+		malloc_trim(0);
 	/* No background sweeper here: lazy sweeping is left to refills. */
 	if (!ret)
 		direct_copy_out(ug, &g, sizeof(g));
