@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 #include <hosted/hosted.h>
 #include "mheap.h"
+#include "mheap_test.h"
 #include "../mgc/mgc.h"
 
 /* Base pages of the arena: 8 heap pages grown into. */
@@ -131,30 +132,6 @@ static void arena_test_take(struct kunit *test)
 /* 64-byte objects that are scanned */
 #define ARENA_TEST_SC		GCHEAP_SPANCLASS(6, 0)
 
-static void arena_test_alloc(struct kunit *test, struct mheap *h,
-			     unsigned int n, u64 *addrs)
-{
-	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	unsigned int i;
-
-	KUNIT_ASSERT_NOT_NULL(test, r);
-	r->size = sizeof(*r);
-	r->spanclass = ARENA_TEST_SC;
-	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
-	KUNIT_ASSERT_GE(test, r->nfree, n);
-	for (i = 0; i < n; i++) {
-		unsigned long idx = find_next_bit((unsigned long *)r->free,
-						  r->nelems, 0);
-
-		__clear_bit(idx, (unsigned long *)r->free);
-		addrs[i] = r->base + idx * r->elemsize;
-	}
-	r->flags = GCHEAP_REFILL_RELEASE_ONLY;
-	r->old_base = r->base;
-	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
-	kunit_kfree(test, r);
-}
-
 static int arena_test_gc(struct mheap *h, u64 *root, u32 flags)
 {
 	struct mgc_root r = { .words = root, .len = sizeof(*root) };
@@ -194,7 +171,7 @@ static void arena_test_preclean_worker(struct kunit *test)
 	struct mheap *h = arena_test_heap_grown(test, 0);
 	u64 obj[4], root;
 
-	arena_test_alloc(test, h, 4, obj);
+	mheap_test_alloc(test, h, ARENA_TEST_SC, 4, obj);
 	root = obj[0];
 	KUNIT_ASSERT_EQ(test, arena_test_gc(h, &root, GCHEAP_GC_CONCURRENT), 0);
 	KUNIT_ASSERT_TRUE(test, h->gc.dirty_armed);

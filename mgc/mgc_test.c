@@ -18,30 +18,6 @@
 #define MGC_TEST_SC_NOSCAN	GCHEAP_SPANCLASS(6, 1)
 
 /* Allocate @n objects of @spanclass through a refill; their addresses. */
-static void mgc_test_alloc(struct kunit *test, struct mheap *h, u32 spanclass,
-			   unsigned int n, u64 *addrs)
-{
-	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	unsigned int i;
-
-	KUNIT_ASSERT_NOT_NULL(test, r);
-	r->size = sizeof(*r);
-	r->spanclass = spanclass;
-	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
-	KUNIT_ASSERT_GE(test, r->nfree, n);
-	for (i = 0; i < n; i++) {
-		unsigned long idx = find_next_bit((unsigned long *)r->free,
-						  r->nelems, 0);
-
-		__clear_bit(idx, (unsigned long *)r->free);
-		addrs[i] = r->base + idx * r->elemsize;
-	}
-	r->flags = GCHEAP_REFILL_RELEASE_ONLY;
-	r->old_base = r->base;
-	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
-	kunit_kfree(test, r);
-}
-
 static void mgc_test_poke(struct kunit *test, struct mheap *h, u64 addr,
 			  u64 val)
 {
@@ -82,7 +58,7 @@ static void mgc_test_roots_and_interior(struct kunit *test)
 	struct gcheap_gc g;
 	unsigned int i;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 10, obj);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 10, obj);
 	KUNIT_EXPECT_EQ(test, mgc_test_objects(test, h), 10ULL);
 	roots[0] = obj[0];
 	roots[1] = obj[3] + 5;		/* interior pointer */
@@ -107,8 +83,8 @@ static void mgc_test_graph(struct kunit *test)
 	u64 a[4], n[2], root;
 	struct gcheap_gc g;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 4, a);
-	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 2, n);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 4, a);
+	mheap_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 2, n);
 	/* a0 -> a1 -> a2 (interior), a0 -> n0 (noscan) -> a3, n1 unreferenced */
 	mgc_test_poke(test, h, a[0], a[1]);
 	mgc_test_poke(test, h, a[0] + 56, n[0]);
@@ -139,7 +115,7 @@ static void mgc_test_overflow(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, obj);
 	/* A tree: obj0 -> obj1..8, each objK -> 8 more: 73 objects. */
-	mgc_test_alloc(test, h, MGC_TEST_SC, 73, obj);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 73, obj);
 	for (i = 0; i < 9; i++)
 		for (j = 0; j < 8; j++)
 			mgc_test_poke(test, h, obj[i] + 8 * j, obj[1 + i * 8 + j]);
@@ -162,7 +138,7 @@ static void mgc_test_sweepgen(struct kunit *test)
 	u32 gen0 = h->gc.sweepgen;
 
 	KUNIT_ASSERT_NOT_NULL(test, r);
-	mgc_test_alloc(test, h, MGC_TEST_SC, 3, obj);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 3, obj);
 	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
 	big[0] = a.addr;
 	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
@@ -270,7 +246,7 @@ static void mgc_test_pacing(struct kunit *test)
 	/* A small live heap keeps the 4 MiB minimum goal. */
 	h->gc.heap_live = 0;
 	h->gc.alloc_since = 0;
-	mgc_test_alloc(test, h, MGC_TEST_SC, 1, obj);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 1, obj);
 	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, 0, &g), 0);
 	KUNIT_EXPECT_EQ(test, g.next_gc, MGC_HEAP_MINIMUM);
 	KUNIT_EXPECT_EQ(test, h->gc.alloc_since, 0ULL);
@@ -330,7 +306,7 @@ static void mgc_test_concurrent(struct kunit *test)
 	unsigned int i;
 	int ret;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 6, a);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 6, a);
 	/* a0 -> a1 -> a2, a0 -> a3; a4 and a5 unreferenced */
 	mgc_test_poke(test, h, a[0], a[1]);
 	mgc_test_poke(test, h, a[0] + 16, a[3]);
@@ -350,7 +326,7 @@ static void mgc_test_concurrent(struct kunit *test)
 	mgc_test_poke(test, h, a[1], 0);
 	mgc_test_poke(test, h, a[0] + 8, a[2]);
 	/* Allocated during the mark, referenced by nothing: survives it. */
-	mgc_test_alloc(test, h, MGC_TEST_SC, 1, fresh);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 1, fresh);
 	/* Marked, then freed: free means free. */
 	f.addr = a[3];
 	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &f), 0);
@@ -422,7 +398,7 @@ static void mgc_test_concurrent_defer(struct kunit *test)
 	unsigned int i;
 
 	/* A chain obj0 -> obj1 -> ... -> obj7 and a large object. */
-	mgc_test_alloc(test, h, MGC_TEST_SC, 8, obj);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 8, obj);
 	for (i = 0; i < 7; i++)
 		mgc_test_poke(test, h, obj[i], obj[i + 1]);
 	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
@@ -485,7 +461,7 @@ static void mgc_test_hard_goal(struct kunit *test)
 	u64 obj[1];
 	struct gcheap_gc g;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 1, obj);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 1, obj);
 	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, GCHEAP_GC_CONCURRENT, &g), 0);
 	mutex_lock(&h->lock);
 	KUNIT_ASSERT_EQ(test, h->gc.phase, (u32)MGC_PHASE_MARK);
@@ -552,7 +528,7 @@ static void mgc_test_specials(struct kunit *test)
 	struct mspan *s;
 	unsigned int i;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 4, obj);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 4, obj);
 	/* Out of order; the list keeps them by offset. */
 	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[2], 0x100, 2), 0);
 	KUNIT_EXPECT_EQ(test, mgc_test_finalizer(h, obj[0], 0x100, 0), 0);
@@ -610,7 +586,7 @@ static void mgc_test_finalizers(struct kunit *test)
 	struct gcheap_gc g;
 	LIST_HEAD(taken);
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 6, a);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 6, a);
 	/* a0 (finalizer) -> a1; a2 <-> a3, both with finalizers; a4 -> a4. */
 	mgc_test_poke(test, h, a[0], a[1]);
 	mgc_test_poke(test, h, a[2], a[3]);
@@ -699,7 +675,7 @@ static void mgc_test_cleanups(struct kunit *test)
 	struct gcheap_gc g;
 	unsigned int i;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 3, a);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 3, a);
 	/* a0 -> a1; cleanups on a0 (three) and a1 (one); a2 has both kinds. */
 	mgc_test_poke(test, h, a[0], a[1]);
 	for (i = 0; i < 3; i++)
@@ -781,9 +757,9 @@ static void mgc_test_links(struct kunit *test)
 	unsigned int n;
 	u64 *addrs;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 8, a);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 8, a);
 	/* Links in noscan objects: their words keep nothing alive. */
-	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 3, b);
+	mheap_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 3, b);
 	KUNIT_ASSERT_EQ(test, mgc_op_roots(h, &r), 0);
 	/* b1 holds a link to a0; b2 (dying) holds one to a3; a root one to a4. */
 	mgc_test_poke(test, h, b[1], a[0]);
@@ -849,8 +825,8 @@ static void mgc_test_links_many(struct kunit *test)
 	u64 target[4];
 
 	KUNIT_ASSERT_NOT_NULL(test, holder);
-	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 100, holder);
-	mgc_test_alloc(test, h, MGC_TEST_SC, 4, target);
+	mheap_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 100, holder);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 4, target);
 	for (i = 0; i < 100; i++)
 		for (w = 0; w < 8; w++)
 			KUNIT_ASSERT_EQ(test, mgc_test_link(h, holder[i] + 8 * w,
@@ -968,8 +944,8 @@ static void mgc_test_dump(struct kunit *test)
 	const u64 *p;
 	u8 *buf;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 4, a);
-	mgc_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 2, b);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 4, a);
+	mheap_test_alloc(test, h, MGC_TEST_SC_NOSCAN, 2, b);
 	mgc_test_poke(test, h, a[0], a[1]);
 	mgc_test_poke(test, h, a[0] + 8, a[2] + 24);
 	mgc_test_poke(test, h, a[1] + 16, b[0]);
@@ -1042,7 +1018,7 @@ static void mgc_test_profile(struct kunit *test)
 	struct gcheap_gc g;
 	u32 elemsize;
 
-	mgc_test_alloc(test, h, MGC_TEST_SC, 6, a);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 6, a);
 	elemsize = 64;	/* MGC_TEST_SC's */
 	/* Buckets 0 and 2 (1 is never used); a5 has a finalizer too. */
 	KUNIT_ASSERT_EQ(test, mgc_test_profile_add(h, a[0], 0), 0);
