@@ -590,11 +590,7 @@ GCHEAP_EXPORT int gcheap_register_thread(void)
 
 	if (!err)
 		err = gch_thread_register();
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }
 
 GCHEAP_EXPORT int gcheap_unregister_thread(void)
@@ -615,11 +611,7 @@ GCHEAP_EXPORT int gcheap_unregister_thread(void)
 	if (!err)
 		gc_thread_unlink(c);
 	pthread_mutex_unlock(&world.threads_lock);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }
 
 /* ================ Stopping the world ================ */
@@ -921,11 +913,7 @@ static int gc_roots_op(void *lo, void *hi, unsigned int flags)
 
 	if (!err)
 		err = -gcheap_sys_roots(&r);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }
 
 GCHEAP_EXPORT int gcheap_add_roots(void *lo, void *hi)
@@ -1079,11 +1067,7 @@ static int gc_run(unsigned int flags)
 
 	gc_clear_stack();
 	err = gc_collect(flags, UINT64_MAX);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }
 
 GCHEAP_EXPORT int gcheap_gc(void)

@@ -678,11 +678,7 @@ GCHEAP_EXPORT int gcheap_init(void)
 {
 	int err = gch_heap_setup();
 
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }
 
 GCHEAP_EXPORT int gcheap_init_opts(const struct gcheap_options *opts)
@@ -1180,11 +1176,7 @@ static int link_set(void **link, void *obj, uint32_t flags)
 
 	if (!err)
 		err = -gcheap_sys_link(&l);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }
 
 GCHEAP_EXPORT int gcheap_register_disappearing_link(void **link, void *obj)
@@ -1340,11 +1332,7 @@ GCHEAP_EXPORT int gcheap_flush_cache(void)
 	tc_enter();
 	err = gch_tc_flush(&gch_tc, false);
 	tc_leave();
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }
 
 /*
@@ -1442,11 +1430,7 @@ GCHEAP_EXPORT int gcheap_dump_heap(void *buf, size_t *len)
 		if (!err || err == ENOSPC)
 			*len = d.len;
 	}
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }
 
 GCHEAP_EXPORT int gcheap_write_heap_dump(FILE *f)
@@ -1482,9 +1466,5 @@ GCHEAP_EXPORT int gcheap_write_heap_dump(FILE *f)
 	if (!err && fflush(f))
 		err = EIO;
 	free(buf);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return gch_status(err);
 }

@@ -22,6 +22,7 @@
 #ifndef _GCHEAP_INT_H
 #define _GCHEAP_INT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -316,6 +317,16 @@ void gch_threads_unlock(void);
 void gch_note_gc_due(void);
 void gch_gc_due(void *keep);
 bool gch_heap_ready(void);
+
+/* A public call's result from a positive errno or 0: -1 with errno set, or 0. */
+static inline int gch_status(int err)
+{
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
 
 /* Register the calling thread if it is not; 0 or a positive errno. */
 static inline int gch_thread_ensure(void)
