@@ -213,10 +213,62 @@ static void arena_test_preclean_worker(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, arena_test_live(h, obj[3]));
 }
 
+/*
+ * An object a thread cache hands out during a mark is white until its span
+ * goes back (then black), so a scan of its page before that skips it: what
+ * the program wrote into it must be scanned once it is black, though
+ * precleaning took the page's written state already.
+ */
+static void arena_test_preclean_cached(struct kunit *test)
+{
+	struct mheap *h = arena_test_heap_grown(test, 0);
+	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	unsigned long idx;
+	u64 w, x, root = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	mheap_test_alloc(test, h, ARENA_TEST_SC, 1, &w);
+	KUNIT_ASSERT_EQ(test, arena_test_gc(h, &root, GCHEAP_GC_CONCURRENT), 0);
+	KUNIT_ASSERT_TRUE(test, h->gc.dirty_armed);
+
+	/* A thread caches a span and hands out x, which gets w, white. */
+	r->size = sizeof(*r);
+	r->spanclass = ARENA_TEST_SC;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	idx = find_next_bit((unsigned long *)r->free, r->nelems, 0);
+	KUNIT_ASSERT_LT(test, idx, (unsigned long)r->nelems);
+	__clear_bit(idx, (unsigned long *)r->free);
+	x = r->base + idx * r->elemsize;
+	((u64 *)(uintptr_t)x)[1] = w;
+
+	/* Precleaning takes x's page; the worker finds x unallocated. */
+	KUNIT_EXPECT_GT(test, mgc_preclean(h, h->gc.num_gc), 0L);
+	mutex_lock(&h->lock);
+	if (mgc_mark_bg_begin(h)) {
+		mutex_unlock(&h->lock);
+		mgc_mark_bg_run(h, U64_MAX);
+	} else {
+		mutex_unlock(&h->lock);
+	}
+	KUNIT_EXPECT_FALSE(test, arena_test_marked(h, w));
+
+	/* The span goes back: x is black. Only x is a root at the end. */
+	r->flags = GCHEAP_REFILL_RELEASE_ONLY;
+	r->old_base = r->base;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	KUNIT_EXPECT_TRUE(test, arena_test_marked(h, x));
+	root = x;
+	KUNIT_ASSERT_EQ(test, arena_test_gc(h, &root, GCHEAP_GC_CONCURRENT), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.phase, (u32)MGC_PHASE_OFF);
+	KUNIT_EXPECT_TRUE(test, arena_test_live(h, x));
+	KUNIT_EXPECT_TRUE(test, arena_test_live(h, w));
+}
+
 static struct kunit_case arena_test_cases[] = {
 	KUNIT_CASE(arena_test_collect),
 	KUNIT_CASE(arena_test_take),
 	KUNIT_CASE(arena_test_preclean_worker),
+	KUNIT_CASE(arena_test_preclean_cached),
 	{}
 };
 

@@ -996,6 +996,24 @@ int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits)
 	return g->error;
 }
 
+/* Room in @m->pending for @nbits base pages. Return: 0 or -ENOMEM. */
+static int mark_pending_grow(struct mgc_mark *m, u64 nbits)
+{
+	unsigned long *bits;
+
+	if (nbits <= m->pending_bits)
+		return 0;
+	bits = kvcalloc(BITS_TO_LONGS(nbits), sizeof(*bits), GFP_KERNEL_ACCOUNT);
+	if (!bits)
+		return -ENOMEM;
+	if (m->pending)
+		bitmap_copy(bits, m->pending, m->pending_bits);
+	kvfree(m->pending);
+	m->pending = bits;
+	m->pending_bits = nbits;
+	return 0;
+}
+
 /**
  * mgc_mark_preclean() - take the pages written so far, to scan them again
  *	before the mark's end (the "mostly parallel" collector's cleaning)
@@ -1017,25 +1035,42 @@ long mgc_mark_preclean(struct mheap *h)
 	int ret;
 
 	lockdep_assert_held(&h->lock);
-	if (nbits > m->pending_bits) {
-		unsigned long *bits = kvcalloc(BITS_TO_LONGS(nbits),
-					       sizeof(*bits),
-					       GFP_KERNEL_ACCOUNT);
-
-		if (!bits)
-			return -ENOMEM;
-		if (m->pending)
-			bitmap_copy(bits, m->pending, m->pending_bits);
-		kvfree(m->pending);
-		m->pending = bits;
-		m->pending_bits = nbits;
-	}
+	if (mark_pending_grow(m, nbits))
+		return -ENOMEM;
 	before = bitmap_weight(m->pending, m->pending_bits);
 	ret = mheap_arena_dirty_take(h, m->pending, nbits);
+	h->gc.precleans++;
 	m->pending_next = 0;
 	if (ret)
 		return ret;
 	return bitmap_weight(m->pending, m->pending_bits) - before;
+}
+
+/**
+ * mgc_mark_rescan_span() - scan a span's pages again before the mark ends
+ * @h: the heap, mheap.lock held, in MGC_PHASE_MARK
+ * @s: a small span back from a thread cache, whose slots handed out were
+ *	just marked black (mcentral_uncache_span())
+ *
+ * While cached, those objects were white: a scan of their pages by
+ * precleaning passed them by, and took what the program had written to
+ * them. As pending pages, they are scanned now that they are black.
+ */
+void mgc_mark_rescan_span(struct mheap *h, struct mspan *s)
+{
+	u64 per = MHEAP_PAGE_SIZE / PAGE_SIZE, first = s->start * per;
+	struct mgc_mark *m = h->gc.mark;
+
+	lockdep_assert_held(&h->lock);
+	/* Without dirty bits, the end scans every marked object anyway. */
+	if (!h->gc.dirty_armed)
+		return;
+	if (mark_pending_grow(m, h->grown * per)) {
+		h->gc.dirty_armed = false;
+		return;
+	}
+	bitmap_set(m->pending, first, s->npages * per);
+	m->pending_next = min(m->pending_next, first);
 }
 
 /**

@@ -134,6 +134,7 @@ void mgc_mark_bg_run(struct mheap *h, u64 budget);
 void mgc_mark_bg_stop(struct mheap *h);
 int mgc_mark_dirty(struct mheap *h, const unsigned long *dirty, u64 nbits);
 long mgc_mark_preclean(struct mheap *h);
+void mgc_mark_rescan_span(struct mheap *h, struct mspan *s);
 void mgc_mark_black(struct mheap *h, struct mspan *s, unsigned long idx);
 void mgc_mark_unmark(struct mheap *h, struct mspan *s, unsigned long idx);
 void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,

@@ -70,6 +70,7 @@ struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass)
 		bitmap_clear(s->cachefree, s->nelems, tail);
 	bitmap_zero(s->cachefreed, s->nelems);
 	s->cached = true;
+	s->cached_precleans = h->gc.precleans;
 	list_add(&s->list, &c->cached);
 	h->cached_spans++;
 	h->cached_bytes += (u64)bitmap_weight(s->cachefree, s->nelems) * s->elemsize;
@@ -111,7 +112,7 @@ void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 {
 	struct mcentral *c = &h->central[s->spanclass];
 	unsigned int w, words = BITS_TO_LONGS(s->nelems);
-	u64 used = 0, freed = 0, bogus = 0;
+	u64 used = 0, freed = 0, bogus = 0, black = 0;
 
 	lockdep_assert_held(&h->lock);
 	h->cached_bytes -= (u64)bitmap_weight(s->cachefree, s->nelems) * s->elemsize;
@@ -123,9 +124,18 @@ void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 		used += hweight_long(u);
 		freed += hweight_long(f);
 		s->allocbits[w] |= u & ~f;
-		if (h->gc.phase == MGC_PHASE_MARK && (u & ~f))
+		if (h->gc.phase == MGC_PHASE_MARK && (u & ~f)) {
 			mgc_mark_black_word(h, s, w, u & ~f);
+			black++;
+		}
 	}
+	/*
+	 * Handed out during the mark, these objects were white until now, so
+	 * a preclean since the span was cached scanned past them and took
+	 * what was written to them: their pages are scanned again.
+	 */
+	if (black && s->cached_precleans != h->gc.precleans)
+		mgc_mark_rescan_span(h, s);
 	s->nalloc += used - freed;
 	c->nalloc += used - freed;
 	c->mallocs += used;

@@ -140,6 +140,7 @@ enum mspan_state {
  * @specials: records attached to its objects, sorted by offset (mgc/special.c)
  * @links_held: disappearing links lying in its objects (so that freeing an
  *	object of a span with none need not look for them)
+ * @cached_precleans: while @cached: mgc.precleans when it was cached
  *
  * All fields are protected by mheap.lock; a concurrent mark's worker reads
  * them without it (see mgc/mark.c for why that is safe).
@@ -165,6 +166,7 @@ struct mspan {
 	unsigned long *cachefreed;
 	struct mgc_special *specials;
 	u32 links_held;
+	u32 cached_precleans;
 };
 
 static inline unsigned int mspan_sizeclass(const struct mspan *s)
@@ -250,6 +252,7 @@ struct mgc_special;
  * @concurrent: the last collection was concurrent (pacing starts the next
  *	before the goal)
  * @dirty_armed: the arena's dirty bits were cleared when the mark began
+ * @precleans: times precleaning took written pages (mgc_mark_preclean())
  * @heap_live: bytes the last mark found live, allocate-black objects
  *	included (Go's heapMarked): the base of the goal and of pacing
  *	(mgc_heap_paced())
@@ -307,6 +310,7 @@ struct mgc {
 	bool mark_done;
 	bool concurrent;
 	bool dirty_armed;
+	u32 precleans;
 	u64 heap_live;
 	u64 scan_words;
 	u64 cycle_start_ns;
