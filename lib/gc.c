@@ -78,7 +78,7 @@
 /* Wait this long for threads to stop before saying so on stderr. */
 #define GC_STOP_WARN_SEC	10
 
-/* Stack the collecting thread clears below itself (gc_clear_stack()). */
+/* Stack the collecting thread clears below itself (gch_clear_stack()). */
 #define GC_CLEAR_STACK_BYTES	8192
 
 /* Automatic collections skipped after a failed one, at most. */
@@ -187,7 +187,7 @@ void gch_threads_unlock(void)
 }
 
 /**
- * gch_spawn() - pthread_create() with the callee-saved registers cleared
+ * gch_spawn() - pthread_create() with the registers cleared
  * @real: the pthread_create() to call
  * @thread: as pthread_create()
  * @attr: as pthread_create()
@@ -197,10 +197,11 @@ void gch_threads_unlock(void)
  * A new thread starts with the registers its creator had at the clone()
  * call, and a register that no function of the new thread uses keeps that
  * value for the thread's whole life, where every collection reads it as a
- * root. The callee-saved registers, which carry the creator's pointers
- * across calls, are cleared first, so that a thread does not keep an
- * object of its creator alive for ever. The call is not a tail call: the
- * epilogue that restores them comes after it.
+ * root. The registers, callee-saved ones carrying the creator's pointers
+ * across calls and scratch ones left by its last calls, are cleared first
+ * (GCH_SCRUB_REGISTERS()), so that a thread does not keep an object of its
+ * creator alive for ever. The call is not a tail call: the epilogue that
+ * restores the callee-saved ones comes after it.
  *
  * Return: as pthread_create().
  */
@@ -211,21 +212,7 @@ __attribute__((noinline)) int gch_spawn(pthread_create_fn real,
 {
 	int ret;
 
-#if defined(__x86_64__)
-	__asm__ volatile("xor %%ebx, %%ebx\n\t"
-			 "xor %%r12d, %%r12d\n\t"
-			 "xor %%r13d, %%r13d\n\t"
-			 "xor %%r14d, %%r14d\n\t"
-			 "xor %%r15d, %%r15d"
-			 ::: "rbx", "r12", "r13", "r14", "r15");
-#elif defined(__aarch64__)
-	__asm__ volatile("mov x19, xzr\n\tmov x20, xzr\n\tmov x21, xzr\n\t"
-			 "mov x22, xzr\n\tmov x23, xzr\n\tmov x24, xzr\n\t"
-			 "mov x25, xzr\n\tmov x26, xzr\n\tmov x27, xzr\n\t"
-			 "mov x28, xzr"
-			 ::: "x19", "x20", "x21", "x22", "x23", "x24", "x25",
-			     "x26", "x27", "x28");
-#endif
+	GCH_SCRUB_REGISTERS();
 	ret = real(thread, attr, fn, arg);
 	__asm__ volatile("" ::: "memory");
 	return ret;
@@ -952,7 +939,7 @@ static __attribute__((noinline)) void gc_save_context(ucontext_t *uc)
  * their padding and unwritten slots, and keep dead objects (bdwgc's
  * GC_clear_stack()).
  */
-static __attribute__((noinline)) void gc_clear_stack(void)
+__attribute__((noinline)) void gch_clear_stack(void)
 {
 	char buf[GC_CLEAR_STACK_BYTES];
 
@@ -1065,7 +1052,7 @@ static int gc_run(unsigned int flags)
 {
 	int err;
 
-	gc_clear_stack();
+	gch_clear_stack();
 	err = gc_collect(flags, UINT64_MAX);
 	return gch_status(err);
 }
@@ -1127,7 +1114,7 @@ void gch_gc_due(void *keep)
 		__atomic_sub_fetch(&world.auto_skip, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	gc_clear_stack();
+	gch_clear_stack();
 	err = gc_collect(world.auto_flags, gch_tc.gc_due_cycle);
 	pthread_mutex_lock(&world.gc_lock);
 	if (!err) {

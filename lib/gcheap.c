@@ -1058,8 +1058,12 @@ static int heap_lookup(const void *ptr, struct gcheap_lookup *l)
 /* Records read from the queue at a time. */
 #define FINAL_BATCH	16
 
-/* Run what one read of the queue gave; the records stay on the stack, a root. */
-static void final_run(const struct gcheap_final *recs, int n)
+/*
+ * Run what one read of the queue gave. The records stay on the stack, a
+ * root, while they run; then they are cleared, or a reader that waits for
+ * more would keep the last ones' objects for ever.
+ */
+static void final_run(struct gcheap_final *recs, int n)
 {
 	int i;
 
@@ -1072,6 +1076,7 @@ static void final_run(const struct gcheap_final *recs, int n)
 			((gcheap_cleanup_fn)(uintptr_t)recs[i].fn)(
 				(void *)(uintptr_t)recs[i].arg);
 	}
+	explicit_bzero(recs, n * sizeof(*recs));
 }
 
 /*
@@ -1094,6 +1099,9 @@ static void *final_thread(void *unused)
 		if (n < 0)
 			return NULL;
 		final_run(recs, n);
+		/* Nothing of what ran stays, while the thread waits, as a root. */
+		gch_clear_stack();
+		GCH_SCRUB_REGISTERS();
 	}
 }
 

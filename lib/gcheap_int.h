@@ -302,6 +302,106 @@ static inline bool gch_prof_take(uint64_t bytes)
 	return true;
 }
 
+/*
+ * Zero the registers a thread may hold a stale pointer in, but the stack and
+ * frame pointers: a thread created now starts with its creator's registers,
+ * SIMD ones too, and one about to block keeps its registers until it runs
+ * again; every collection reads them as roots (the general ones saved by the
+ * stop signal's handler, the others in the signal frame on the stack it
+ * scans). The compiler keeps nothing it still needs in a register the
+ * statements clear.
+ */
+#if defined(__x86_64__)
+static inline __attribute__((always_inline)) void gch_scrub_simd(void)
+{
+	/* The compiler uses no register above xmm15 unless built for AVX-512. */
+	if (__builtin_cpu_supports("avx512f"))
+		__asm__ volatile("vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm17\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm18\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm19\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm20\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm21\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm22\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm23\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm24\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm25\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm26\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm27\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm28\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm29\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm30\n\t"
+				 "vmovdqa64 %%zmm16, %%zmm31" ::: "memory");
+	/* vzeroall clears all of zmm0-15 too; pxor only the low 128 bits. */
+	if (__builtin_cpu_supports("avx"))
+		__asm__ volatile("vzeroall" ::: "xmm0", "xmm1", "xmm2", "xmm3",
+				 "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+				 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+				 "xmm15");
+	else
+		__asm__ volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+				 "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+				 "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+				 "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+				 "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+				 "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+				 "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+				 "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15"
+				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+				 "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+				 "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+#define GCH_SCRUB_REGISTERS()						\
+	do {								\
+		gch_scrub_simd();					\
+		__asm__ volatile("xor %%eax, %%eax\n\txor %%ebx, %%ebx\n\t"	\
+				 "xor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"	\
+				 "xor %%esi, %%esi\n\txor %%edi, %%edi\n\t"	\
+				 "xor %%r8d, %%r8d\n\txor %%r9d, %%r9d\n\t"	\
+				 "xor %%r10d, %%r10d\n\txor %%r11d, %%r11d\n\t" \
+				 "xor %%r12d, %%r12d\n\txor %%r13d, %%r13d\n\t" \
+				 "xor %%r14d, %%r14d\n\txor %%r15d, %%r15d"	\
+				 ::: "rax", "rbx", "rcx", "rdx", "rsi", "rdi",	\
+				     "r8", "r9", "r10", "r11", "r12", "r13",	\
+				     "r14", "r15");				\
+	} while (0)
+#elif defined(__aarch64__)
+#define GCH_SCRUB_REGISTERS()						\
+	__asm__ volatile("mov x0, xzr\n\tmov x1, xzr\n\tmov x2, xzr\n\t"	\
+			 "mov x3, xzr\n\tmov x4, xzr\n\tmov x5, xzr\n\t"	\
+			 "mov x6, xzr\n\tmov x7, xzr\n\tmov x8, xzr\n\t"	\
+			 "mov x9, xzr\n\tmov x10, xzr\n\tmov x11, xzr\n\t"	\
+			 "mov x12, xzr\n\tmov x13, xzr\n\tmov x14, xzr\n\t"	\
+			 "mov x15, xzr\n\tmov x16, xzr\n\tmov x17, xzr\n\t"	\
+			 "mov x19, xzr\n\tmov x20, xzr\n\tmov x21, xzr\n\t"	\
+			 "mov x22, xzr\n\tmov x23, xzr\n\tmov x24, xzr\n\t"	\
+			 "mov x25, xzr\n\tmov x26, xzr\n\tmov x27, xzr\n\t"	\
+			 "mov x28, xzr\n\t"					\
+			 "movi v0.16b, #0\n\tmovi v1.16b, #0\n\t"		\
+			 "movi v2.16b, #0\n\tmovi v3.16b, #0\n\t"		\
+			 "movi v4.16b, #0\n\tmovi v5.16b, #0\n\t"		\
+			 "movi v6.16b, #0\n\tmovi v7.16b, #0\n\t"		\
+			 "movi v16.16b, #0\n\tmovi v17.16b, #0\n\t"		\
+			 "movi v18.16b, #0\n\tmovi v19.16b, #0\n\t"		\
+			 "movi v20.16b, #0\n\tmovi v21.16b, #0\n\t"		\
+			 "movi v22.16b, #0\n\tmovi v23.16b, #0\n\t"		\
+			 "movi v24.16b, #0\n\tmovi v25.16b, #0\n\t"		\
+			 "movi v26.16b, #0\n\tmovi v27.16b, #0\n\t"		\
+			 "movi v28.16b, #0\n\tmovi v29.16b, #0\n\t"		\
+			 "movi v30.16b, #0\n\tmovi v31.16b, #0"		\
+			 ::: "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7",	\
+			     "x8", "x9", "x10", "x11", "x12", "x13", "x14",	\
+			     "x15", "x16", "x17", "x19", "x20", "x21", "x22",	\
+			     "x23", "x24", "x25", "x26", "x27", "x28", "v0",	\
+			     "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16",	\
+			     "v17", "v18", "v19", "v20", "v21", "v22", "v23",	\
+			     "v24", "v25", "v26", "v27", "v28", "v29", "v30",	\
+			     "v31")
+#else
+#define GCH_SCRUB_REGISTERS()	do { } while (0)
+#endif
+
 /* gc.c; the thread type for gch_spawn() */
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
 				 void *(*)(void *), void *);
@@ -309,6 +409,7 @@ int gch_spawn(pthread_create_fn real, pthread_t *thread,
 	      const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 
 /* gc.c */
+void gch_clear_stack(void);
 int gch_gc_init(const struct gcheap_options *opts);
 int gch_thread_register(void);
 void gch_thread_exit(void);
