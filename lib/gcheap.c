@@ -1272,45 +1272,25 @@ GCHEAP_EXPORT size_t gcheap_size(const void *ptr)
 GCHEAP_EXPORT GCHEAP_ALLOC_PATH void *gcheap_realloc(void *ptr, size_t size)
 {
 	uintptr_t addr = (uintptr_t)ptr;
-	unsigned int noscan, idx;
 	struct gcheap_lookup l;
+	unsigned int noscan;
 	size_t usable;
-	struct tc_span *s;
 	void *p;
 	int err, saved;
 
 	if (!ptr)
 		return gcheap_malloc(size);
-	err = heap_check();
-	if (err)
-		return alloc_fail(err);
 	/*
-	 * A slot this thread handed out from its own cached span needs no
-	 * system call: realloc() of a freed object is undefined anyway, so
-	 * only "never handed out" has to be caught.
+	 * Always the kernel: even for a slot of this thread's own cached span,
+	 * only the kernel knows whether it was freed since it was handed out.
 	 */
-	tc_enter();
-	s = tc_find(addr, &idx);
-	if (s) {
-		if (tc_slot_free(s, idx))
-			err = ENOENT;
-		else if (addr != s->base + (uintptr_t)idx * s->elemsize)
-			err = EINVAL;
-		usable = s->elemsize;
-		noscan = (s - gch_tc.span) & 1;
-	}
-	tc_leave();
+	err = heap_lookup(ptr, &l);
 	if (err)
 		return alloc_fail(err);
-	if (!s) {
-		err = heap_lookup(ptr, &l);
-		if (err)
-			return alloc_fail(err);
-		if (l.base != addr)
-			return alloc_fail(EINVAL);
-		usable = l.objsize;
-		noscan = l.spanclass & 1;
-	}
+	if (l.base != addr)
+		return alloc_fail(EINVAL);
+	usable = l.objsize;
+	noscan = l.spanclass & 1;
 	if (alloc_usable(size) == usable)
 		return ptr;
 

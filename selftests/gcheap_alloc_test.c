@@ -509,6 +509,19 @@ TEST(calloc_realloc)
 	for (i = 0; i < 20; i++) {
 		ASSERT_EQ((char)i, q[i]);
 	}
+	/*
+	 * A small object freed while its span is still this thread's cached
+	 * one: the same usable size or another, it is not live.
+	 */
+	p = gcheap_malloc(20);
+	ASSERT_NE(NULL, p);
+	gcheap_free(p);
+	errno = 0;
+	EXPECT_EQ(NULL, gcheap_realloc(p, 24));
+	EXPECT_EQ(ENOENT, errno);
+	errno = 0;
+	EXPECT_EQ(NULL, gcheap_realloc(p, 100));
+	EXPECT_EQ(ENOENT, errno);
 }
 
 /*
