@@ -171,6 +171,12 @@ static int gcheap_arena_ready(struct gcheap_heap *heap)
 	return mapped_once && !atomic_read(&heap->nmaps) ? -ENXIO : 0;
 }
 
+/* For operations that do not reach mheap's own check: ENXIO before mmap(). */
+static int gcheap_arena_mapped(struct gcheap_heap *heap)
+{
+	return READ_ONCE(heap->mh.arena_base) ? gcheap_arena_ready(heap) : -ENXIO;
+}
+
 static int gcheap_ioctl_api(struct gcheap_ucmd *ucmd)
 {
 	struct gcheap_api *a = ucmd->cmd;
@@ -252,9 +258,7 @@ static int gcheap_ioctl_stats(struct gcheap_ucmd *ucmd)
 
 	if (st->flags || st->__reserved)
 		return -EINVAL;
-	ret = gcheap_arena_ready(ucmd->heap);
-	if (!ret && !READ_ONCE(ucmd->heap->mh.arena_base))
-		ret = -ENXIO;
+	ret = gcheap_arena_mapped(ucmd->heap);
 	if (ret)
 		return ret;
 	if (st->by_class && st->nclasses < MHEAP_NUM_CLASSES) {
@@ -450,19 +454,21 @@ static int gcheap_ioctl_gc_config(struct gcheap_ucmd *ucmd)
 
 static int gcheap_ioctl_finalizer(struct gcheap_ucmd *ucmd)
 {
-	return mgc_op_finalizer(&ucmd->heap->mh, ucmd->cmd);
+	return gcheap_arena_mapped(ucmd->heap) ?:
+	       mgc_op_finalizer(&ucmd->heap->mh, ucmd->cmd);
 }
 
 static int gcheap_ioctl_link(struct gcheap_ucmd *ucmd)
 {
-	return mgc_op_link(&ucmd->heap->mh, ucmd->cmd);
+	return gcheap_arena_mapped(ucmd->heap) ?:
+	       mgc_op_link(&ucmd->heap->mh, ucmd->cmd);
 }
 
 static int gcheap_ioctl_profile(struct gcheap_ucmd *ucmd)
 {
 	struct gcheap_profile *p = ucmd->cmd;
 	struct gcheap_profile_count *counts;
-	int ret = mgc_profile_check(p);
+	int ret = mgc_profile_check(p) ?: gcheap_arena_mapped(ucmd->heap);
 
 	if (ret)
 		return ret;
@@ -494,6 +500,9 @@ static int gcheap_ioctl_dump(struct gcheap_ucmd *ucmd)
 
 	if (d->flags)
 		return -EINVAL;
+	ret = gcheap_arena_mapped(ucmd->heap);
+	if (ret)
+		return ret;
 	ret = mgc_dump(&ucmd->heap->mh, NULL, 0, &need);
 	if (ret != -ENOSPC)
 		return ret;

@@ -146,6 +146,38 @@ TEST_F(unmapped, size_class_table)
 	EXPECT_EQ(0xffffffff, cls[n].size);
 }
 
+/*
+ * The ioctls that need an arena and reach no object: each gives ENXIO
+ * (@where says when, for the log).
+ */
+static void expect_enxio_specials(struct __test_metadata *_metadata, int fd,
+				  const char *where)
+{
+	struct gcheap_profile_count counts[4];
+	struct gcheap_finalizer f = {
+		.size = sizeof(f), .addr = 0x10000, .fn = 1,
+	};
+	struct gcheap_link l = {
+		.size = sizeof(l), .link = 0x10000, .obj = 0x10000,
+	};
+	struct gcheap_profile add = {
+		.size = sizeof(add), .op = GCHEAP_PROFILE_ADD, .addr = 0x10000,
+	};
+	struct gcheap_profile rd = {
+		.size = sizeof(rd), .op = GCHEAP_PROFILE_READ,
+		.count = 4, .buf = (uintptr_t)counts,
+	};
+	struct gcheap_dump d = { .size = sizeof(d) };
+
+	EXPECT_EQ(ENXIO, gh_ioctl(fd, GCHEAP_IOC_FINALIZER, &f)) TH_LOG("%s", where);
+	EXPECT_EQ(ENXIO, gh_ioctl(fd, GCHEAP_IOC_LINK, &l)) TH_LOG("%s", where);
+	l.flags = GCHEAP_LINK_REMOVE;
+	EXPECT_EQ(ENXIO, gh_ioctl(fd, GCHEAP_IOC_LINK, &l)) TH_LOG("%s", where);
+	EXPECT_EQ(ENXIO, gh_ioctl(fd, GCHEAP_IOC_PROFILE, &add)) TH_LOG("%s", where);
+	EXPECT_EQ(ENXIO, gh_ioctl(fd, GCHEAP_IOC_PROFILE, &rd)) TH_LOG("%s", where);
+	EXPECT_EQ(ENXIO, gh_ioctl(fd, GCHEAP_IOC_DUMP, &d)) TH_LOG("%s", where);
+}
+
 TEST_F(unmapped, enxio_before_mmap)
 {
 	struct gcheap_refill r;
@@ -159,6 +191,7 @@ TEST_F(unmapped, enxio_before_mmap)
 	EXPECT_EQ(ENXIO, gh_free(self->fd, 0x10000));
 	EXPECT_EQ(ENXIO, gh_lookup(self->fd, 0x10000, &l));
 	EXPECT_EQ(ENXIO, gh_stats(self->fd, &st, NULL));
+	expect_enxio_specials(_metadata, self->fd, "before mmap");
 }
 
 TEST_F(unmapped, mmap_errors)
@@ -794,6 +827,7 @@ TEST_F(heap, ioctls_after_munmap)
 	EXPECT_EQ(ENXIO, gh_alloc(self->fd, 100000, 0, &a));
 	EXPECT_EQ(ENXIO, gh_refill(self->fd, GCHEAP_SPANCLASS(1, 0), 0, NULL,
 				   0, &r));
+	expect_enxio_specials(_metadata, self->fd, "after munmap");
 }
 
 TEST_HARNESS_MAIN
