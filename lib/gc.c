@@ -1156,12 +1156,22 @@ static int gc_config(unsigned int flags, int percent, unsigned int trace,
 	return err;
 }
 
+/* The kernel counts limits in whole heap pages: down to one, not to none. */
+static uint64_t gc_limit_round(uint64_t bytes)
+{
+	if (bytes && bytes < GCHEAP_PAGE_SIZE)
+		return GCHEAP_PAGE_SIZE;
+	return bytes & ~(uint64_t)(GCHEAP_PAGE_SIZE - 1);
+}
+
 /* Set (@bytes >= 0) or read a limit; the previous one, or -1 and errno. */
 static int64_t gc_limit(unsigned int flag, int64_t bytes)
 {
 	struct gcheap_gc_config c;
 	int err = gch_heap_setup();
 
+	if (bytes > 0)
+		bytes = gc_limit_round(bytes);
 	memset(&c, 0, sizeof(c));
 	c.size = sizeof(c);
 	c.flags = bytes >= 0 ? flag : 0;
@@ -1259,13 +1269,13 @@ static int gc_env_config(struct gcheap_gc_config *c)
 		if (gch_parse_size(soft, &bytes))
 			return EINVAL;
 		c->flags |= GCHEAP_GC_SET_SOFT_LIMIT;
-		c->soft_limit = bytes;
+		c->soft_limit = gc_limit_round(bytes);
 	}
 	if (hard && *hard) {
 		if (gch_parse_size(hard, &bytes))
 			return EINVAL;
 		c->flags |= GCHEAP_GC_SET_HARD_LIMIT;
-		c->hard_limit = bytes;
+		c->hard_limit = gc_limit_round(bytes);
 	}
 	return 0;
 }

@@ -637,7 +637,8 @@ int gcheap_free_os_memory(void);
 /**
  * gcheap_set_memory_limit() - set the heap's soft memory limit (Go's
  *	debug.SetMemoryLimit and GOMEMLIMIT)
- * @bytes: the limit; 0 for none (the default); negative: only read it
+ * @bytes: the limit, rounded down to whole heap pages of 8 KiB (one page
+ *	at least); 0 for none (the default); negative: only read it
  *
  * Past 15/16 of the limit, free memory is given back at once, and
  * collections come when the heap's objects reach 15/16 of it, whatever the
@@ -654,7 +655,8 @@ int64_t gcheap_set_memory_limit(int64_t bytes);
 
 /**
  * gcheap_set_hard_limit() - set the heap's hard memory limit
- * @bytes: the limit; 0 for none (the default); negative: only read it
+ * @bytes: the limit, rounded as for gcheap_set_memory_limit(); 0 for none
+ *	(the default); negative: only read it
  *
  * An allocation that would take the heap's memory past the limit, once
  * free memory was given back and one collection made what room it could,

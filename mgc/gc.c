@@ -772,6 +772,11 @@ int mgc_op_config(struct mheap *h, struct gcheap_gc_config *c)
 		return -EINVAL;
 	if ((c->flags & GCHEAP_GC_SET_TRACE) && trace > 1)
 		return -EINVAL;
+	/* Limits count whole heap pages. */
+	if (((c->flags & GCHEAP_GC_SET_SOFT_LIMIT) &&
+	     soft % MHEAP_PAGE_SIZE) ||
+	    ((c->flags & GCHEAP_GC_SET_HARD_LIMIT) && hard % MHEAP_PAGE_SIZE))
+		return -EINVAL;
 
 	mheap_lock(h);
 	c->gc_percent = h->gc.gc_percent;

@@ -253,6 +253,18 @@ TEST_F(gc, errors)
 	EXPECT_EQ(EINVAL, gh_ioctl(self->fd, GCHEAP_IOC_GC_CONFIG, &c));
 	c.flags = 1U << 7;
 	EXPECT_EQ(EINVAL, gh_ioctl(self->fd, GCHEAP_IOC_GC_CONFIG, &c));
+	/* Limits count whole heap pages; a failed call sets neither. */
+	c.flags = GCHEAP_GC_SET_SOFT_LIMIT | GCHEAP_GC_SET_HARD_LIMIT;
+	c.soft_limit = 4 * GCHEAP_PAGE_SIZE;
+	c.hard_limit = 12345;
+	EXPECT_EQ(EINVAL, gh_ioctl(self->fd, GCHEAP_IOC_GC_CONFIG, &c));
+	c.soft_limit = GCHEAP_PAGE_SIZE + 8;
+	c.hard_limit = 0;
+	EXPECT_EQ(EINVAL, gh_ioctl(self->fd, GCHEAP_IOC_GC_CONFIG, &c));
+	c.flags = 0;
+	ASSERT_EQ(0, gh_ioctl(self->fd, GCHEAP_IOC_GC_CONFIG, &c));
+	EXPECT_EQ(0, c.soft_limit);
+	EXPECT_EQ(0, c.hard_limit);
 }
 
 TEST(gc_before_mmap)

@@ -299,7 +299,8 @@ TEST(soft_limit_keeps_heap_under)
 	uint64_t max_held = 0;
 
 	gcheap_set_gc_percent(-1);
-	EXPECT_EQ(0, gcheap_set_memory_limit(64 * MIB));
+	/* Rounded down to whole heap pages. */
+	EXPECT_EQ(0, gcheap_set_memory_limit(64 * MIB + 100));
 	EXPECT_EQ(64 * MIB, gcheap_set_memory_limit(-1));
 	ASSERT_EQ(0, make_live(16384));		/* 16 MiB */
 	ASSERT_EQ(0, churn(512 * MIB, &max_held));
@@ -316,7 +317,9 @@ TEST(hard_limit_enomem)
 	void *p;
 
 	gcheap_set_gc_percent(-1);
-	EXPECT_EQ(0, gcheap_set_hard_limit(32 * MIB));
+	/* One heap page at least: a byte is a limit, not none. */
+	EXPECT_EQ(0, gcheap_set_hard_limit(1));
+	EXPECT_EQ(GCHEAP_PAGE_SIZE, gcheap_set_hard_limit(32 * MIB));
 	while (n < 65536 && (kept[n] = gcheap_malloc_atomic(1024)))
 		n++;
 	EXPECT_EQ(ENOMEM, errno);

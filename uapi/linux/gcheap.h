@@ -586,15 +586,15 @@ struct gcheap_gc {
  *	in the format of Go's GODEBUG=gctrace=1; default: module parameter
  *	gctrace. EINVAL above 1.
  * @soft_limit: in/out: bytes (Go's GOMEMLIMIT, a multiple of
- *	GCHEAP_PAGE_SIZE, 0 for none, the default). The heap's memory is its
+ *	GCHEAP_PAGE_SIZE, else EINVAL; 0 for none, the default). The heap's memory is its
  *	spans in use and its free pages not given back. Past 15/16 of the
  *	limit, the memory of free spans is given back at once; collections
  *	are due when the heap's objects reach 15/16 of the limit, whatever
  *	the GOGC percent, even off, but never before the heap has grown by
  *	1/16 of its live heap since the last collection (a live heap over the
  *	limit does not make collections run back to back).
- * @hard_limit: in/out: bytes (a multiple of GCHEAP_PAGE_SIZE, 0 for none,
- *	the default): a span that would take the heap's memory past it is
+ * @hard_limit: in/out: bytes (a multiple of GCHEAP_PAGE_SIZE, else EINVAL;
+ *	0 for none, the default): a span that would take the heap's memory past it is
  *	refused (REFILL and ALLOC fail with ENOMEM) once free memory was given
  *	back; the library then collects once and tries again. The module
  *	parameter limit_mb bounds the memory of all heaps together the same
