@@ -182,6 +182,8 @@ int mgc_special_remove(struct mheap *h, struct mspan *s, u32 offset, u8 kind);
 int mgc_special_remove_one(struct mheap *h, struct mgc_special *sp);
 void mgc_special_free_object(struct mheap *h, struct mspan *s, u32 offset);
 void mgc_special_free_span(struct mheap *h, struct mspan *s);
+void mgc_special_unused_slots(struct mheap *h, struct mspan *s,
+			      const unsigned long *left_free);
 void mgc_special_sweep(struct mheap *h, struct mspan *s);
 unsigned int mgc_finq_take(struct mheap *h, struct list_head *taken,
 			   struct gcheap_final *out, unsigned int max);

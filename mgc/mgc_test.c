@@ -719,6 +719,46 @@ static int mgc_test_link(struct mheap *h, u64 link, u64 obj, u32 flags)
 	return mgc_op_link(h, &l);
 }
 
+/*
+ * Specials taken on slots a cache was handed go when the span comes back
+ * with those slots unused: the objects later put there inherit none.
+ */
+static void mgc_test_specials_unused_slots(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	u64 a, base, size;
+	struct mspan *s;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 1, &a);
+	r->size = sizeof(*r);
+	r->spanclass = GCHEAP_SPANCLASS(2, 0);
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+	base = r->base;
+	size = r->elemsize;
+	/* Slot 1 is used; 5, 6 and 7 were handed out and come back free. */
+	__clear_bit(1, (unsigned long *)r->free);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, base + size, 0xf1, 1), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_finalizer(h, base + 5 * size, 0xf5, 5), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_link(h, base + 6 * size, a, 0), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_cleanup(h, base + 7 * size, 0xc7, 7), 0);
+	r->flags = GCHEAP_REFILL_RELEASE_ONLY;
+	r->old_base = base;
+	KUNIT_ASSERT_EQ(test, mheap_op_refill(h, r), 0);
+
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, h->gc.nfinalizers, 1ULL);
+	KUNIT_EXPECT_EQ(test, h->gc.nlinks, 0ULL);
+	s = mheap_span_of_addr(h, base);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_ASSERT_NOT_NULL(test, s->specials);
+	KUNIT_EXPECT_EQ(test, s->specials->offset, (u32)size);
+	KUNIT_EXPECT_NULL(test, s->specials->next);
+	KUNIT_EXPECT_EQ(test, s->links_held, 0U);
+	mutex_unlock(&h->lock);
+}
+
 static u64 mgc_test_word(struct mheap *h, u64 addr)
 {
 	const u64 *p = mheap_arena_peek(h, (addr - h->arena_base) >> PAGE_SHIFT);
@@ -1087,6 +1127,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_cleanups),
 	KUNIT_CASE(mgc_test_links),
 	KUNIT_CASE(mgc_test_links_many),
+	KUNIT_CASE(mgc_test_specials_unused_slots),
 	KUNIT_CASE(mgc_test_profile),
 	KUNIT_CASE(mgc_test_soft_limit),
 	KUNIT_CASE(mgc_test_dump),

@@ -242,6 +242,45 @@ void mgc_special_free_object(struct mheap *h, struct mspan *s, u32 offset)
 }
 
 /**
+ * mgc_special_unused_slots() - a thread cache gave a span back: what was
+ *	attached to slots it was handed and did not use goes
+ * @h: the heap, mheap.lock held
+ * @s: the span, still cached, its allocation bits not updated yet
+ * @left_free: the cache's free-slot bitmap as it gave the span back
+ *	(untrusted: only its bits for slots in mspan.cachefree count)
+ *
+ * The kernel takes a finalizer, cleanup, link or profile record on any
+ * slot a cache was handed, as it cannot tell which ones the cache used.
+ * Those of a slot that comes back unused go now: the next object there
+ * would inherit them, and a link held there would be cleared over its data.
+ */
+void mgc_special_unused_slots(struct mheap *h, struct mspan *s,
+			      const unsigned long *left_free)
+{
+	struct mgc_special **p = &s->specials, *sp, *tmp;
+	u64 base = mheap_span_base(h, s);
+	u32 idx;
+
+	lockdep_assert_held(&h->lock);
+	while (*p) {
+		idx = (*p)->offset / s->elemsize;
+		if (test_bit(idx, s->cachefree) && test_bit(idx, left_free))
+			special_unlink(h, p);
+		else
+			p = &(*p)->next;
+	}
+	if (!s->links_held)
+		return;
+	list_for_each_entry_safe(sp, tmp, &h->gc.links, node) {
+		if (sp->holder != s)
+			continue;
+		idx = (sp->fn - base) / s->elemsize;
+		if (test_bit(idx, s->cachefree) && test_bit(idx, left_free))
+			mgc_special_remove_one(h, sp);
+	}
+}
+
+/**
  * mgc_special_free_span() - a span leaves use: all its specials go
  * @h: the heap (mheap.lock held, or the heap no longer used by anyone)
  * @s: the span

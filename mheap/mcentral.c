@@ -115,6 +115,8 @@ void mcentral_uncache_span(struct mheap *h, struct mspan *s,
 	u64 used = 0, freed = 0, bogus = 0, black = 0;
 
 	lockdep_assert_held(&h->lock);
+	if (s->specials || s->links_held)
+		mgc_special_unused_slots(h, s, left_free);
 	h->cached_bytes -= (u64)bitmap_weight(s->cachefree, s->nelems) * s->elemsize;
 	for (w = 0; w < words; w++) {
 		unsigned long u = s->cachefree[w] & ~left_free[w];

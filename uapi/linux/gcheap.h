@@ -642,6 +642,11 @@ struct gcheap_gc_config {
  * collected, as in Go. Freeing an object (GCHEAP_IOC_FREE) removes its
  * finalizer.
  *
+ * A slot of a cached span that the kernel handed out free counts as an
+ * object, since only the cache knows whether it used it; if the span comes
+ * back with the slot unused, what was set on it goes (finalizers,
+ * cleanups, links held in it or to it, profile records).
+ *
  * The queue holds GCHEAP_FINAL_QUEUE_MAX records. When it is full, an
  * unreachable object keeps its finalizer and stays allocated until a
  * collection finds room: nothing is dropped.
