@@ -145,7 +145,10 @@ static void random_alloc(struct random_state *st)
 
 static void random_free(struct random_state *st)
 {
-	struct gcheap_free f = { .size = sizeof(f) };
+	/* The test is the cache of every span it holds. */
+	struct gcheap_free f = {
+		.size = sizeof(f), .flags = GCHEAP_FREE_CACHED,
+	};
 	struct gcheap_lookup l = { .size = sizeof(l) };
 	unsigned int i;
 	int ret;

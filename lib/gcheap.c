@@ -993,7 +993,8 @@ GCHEAP_EXPORT void gcheap_free(void *ptr)
 	 * A slot of our own cached span whose bit is still set was never
 	 * handed out: freeing it is a double free (or a wild pointer). The
 	 * kernel cannot tell, as it learns which cached slots were used only
-	 * when the span goes back; it would count a bad free then.
+	 * when the span goes back. One whose bit is clear we did hand out,
+	 * which the kernel takes our word for (GCHEAP_FREE_CACHED).
 	 */
 	tc_enter();
 	s = tc_find(addr, &idx);
@@ -1004,6 +1005,8 @@ GCHEAP_EXPORT void gcheap_free(void *ptr)
 		err = EALREADY;
 		goto fail;
 	}
+	if (s)
+		f.flags = GCHEAP_FREE_CACHED;
 	err = -gcheap_sys_free(&f);
 	if (!err)
 		return;

@@ -258,6 +258,12 @@ void *gcheap_realloc(void *ptr, size_t size);
  * EINVAL if @ptr points inside an object but not at its base, EALREADY if
  * the object at @ptr is already free (double free) or was never handed out,
  * EPERM in a forked child.
+ *
+ * An object freed by another thread than the one that allocated it, while
+ * that thread still allocates from the object's span, is not freed at once
+ * but by the first collection that finds it unreachable: the kernel cannot
+ * tell it from a slot that thread has not handed out yet, and freeing such
+ * a slot (a double free) must not free the object put there next.
  */
 void gcheap_free(void *ptr);
 

@@ -31,9 +31,12 @@ static void mcentral_test_stats(struct kunit *test, struct mheap *h,
 	KUNIT_EXPECT_EQ(test, st->heap_objects, st->mallocs - st->frees);
 }
 
+/* A free from the cache that holds the span, if it holds it. */
 static int mcentral_test_free(struct mheap *h, u64 addr)
 {
-	struct gcheap_free f = { .size = sizeof(f), .addr = addr };
+	struct gcheap_free f = {
+		.size = sizeof(f), .flags = GCHEAP_FREE_CACHED, .addr = addr,
+	};
 
 	return mheap_op_free(h, &f);
 }
@@ -172,6 +175,7 @@ static void mcentral_test_free_and_lookup(struct kunit *test)
 	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
 	struct gcheap_refill *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	const u32 size = mheap_classes[MCENTRAL_TEST_CLASS].size;
+	struct gcheap_free f = { .size = sizeof(f) };
 	struct gcheap_lookup l;
 	struct gcheap_stats st;
 	u64 base;
@@ -194,12 +198,29 @@ static void mcentral_test_free_and_lookup(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mcentral_test_lookup(h, base + 2 * size, &l), -ENOENT);
 	/* Slot 9 was never used: freeing it is only found out at return. */
 	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base + 9 * size), 0);
+	/*
+	 * From another thread (no GCHEAP_FREE_CACHED), nothing changes: slot
+	 * 3, used, stays allocated; slot 12, not handed out yet, is not
+	 * freed when the cache uses it later (here: before the return).
+	 */
+	f.flags = 0;
+	f.addr = base + 3 * size;
+	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &f), 0);
+	f.addr = base + 12 * size;
+	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &f), 0);
+	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &f), 0);
+	KUNIT_EXPECT_EQ(test, mcentral_test_lookup(h, base + 3 * size, &l), 0);
+	__clear_bit(12, (unsigned long *)r->free);
+	f.flags = 1U << 1;
+	KUNIT_EXPECT_EQ(test, mheap_op_free(h, &f), -EINVAL);
 	KUNIT_ASSERT_EQ(test, mcentral_test_refill(h, r, MCENTRAL_TEST_SC, base), 0);
 	mcentral_test_stats(test, h, &st);
-	KUNIT_EXPECT_EQ(test, st.mallocs, 4ULL);
+	KUNIT_EXPECT_EQ(test, st.mallocs, 5ULL);
 	KUNIT_EXPECT_EQ(test, st.frees, 1ULL);
 	KUNIT_EXPECT_EQ(test, st.bad_frees, 1ULL);
-	KUNIT_EXPECT_EQ(test, st.heap_objects, 3ULL);
+	KUNIT_EXPECT_EQ(test, st.heap_objects, 4ULL);
+	KUNIT_EXPECT_EQ(test, mcentral_test_lookup(h, base + 3 * size, &l), 0);
+	KUNIT_EXPECT_EQ(test, mcentral_test_lookup(h, base + 12 * size, &l), 0);
 
 	/* Now the span is not cached: lookups and frees see allocbits. */
 	KUNIT_EXPECT_EQ(test, mcentral_test_lookup(h, base + size + 7, &l), 0);
@@ -213,6 +234,7 @@ static void mcentral_test_free_and_lookup(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base), 0);
 	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base), -EALREADY);
 	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base + 3 * size), 0);
+	KUNIT_EXPECT_EQ(test, mcentral_test_free(h, base + 12 * size), 0);
 	mcentral_test_stats(test, h, &st);
 	KUNIT_EXPECT_EQ(test, st.heap_objects, 1ULL);
 

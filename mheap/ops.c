@@ -198,7 +198,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 	u64 off, idx;
 	int ret = 0;
 
-	if (f->flags)
+	if (f->flags & ~GCHEAP_FREE_CACHED)
 		return -EINVAL;
 
 	mheap_lock(h);
@@ -257,7 +257,13 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		if (!s->cached)
 			mcentral_object_freed(h, s, was_full);
 	} else if (s->cached && test_bit(idx, s->cachefree)) {
-		/* Handed out; whether it was used is settled at uncache. */
+		/*
+		 * Handed out to a cache; only the cache knows if it used it.
+		 * From the cache, settled at uncache; from anyone else, left
+		 * to the collector (see struct gcheap_free).
+		 */
+		if (!(f->flags & GCHEAP_FREE_CACHED))
+			goto out;
 		if (__test_and_set_bit(idx, s->cachefreed)) {
 			ret = -EALREADY;
 		} else {

@@ -552,6 +552,7 @@ TEST_F(heap, lying_library)
 		nfree_ops = gh_rand(&rng) % 12;
 		for (k = 0; k < nfree_ops; k++) {
 			uint64_t bit, addr;
+			unsigned int flags;
 			int want;
 
 			i = gh_rand(&rng) % m->nelems;
@@ -563,7 +564,11 @@ TEST_F(heap, lying_library)
 				EXPECT_EQ(EINVAL, gh_free(self->fd, addr + 4));
 				continue;
 			}
-			if (handed[w] & bit) {
+			/* As the span's cache, or as another thread. */
+			flags = gh_rand(&rng) & 1 ? GCHEAP_FREE_CACHED : 0;
+			if ((handed[w] & bit) && !flags) {
+				want = 0;	/* left to the collector */
+			} else if (handed[w] & bit) {
 				want = parked[w] & bit ? EALREADY : 0;
 				parked[w] |= bit;
 			} else if (m->alloc[w] & bit) {
@@ -573,7 +578,7 @@ TEST_F(heap, lying_library)
 			} else {
 				want = EALREADY;
 			}
-			ASSERT_EQ(want, gh_free(self->fd, addr))
+			ASSERT_EQ(want, gh_free_flags(self->fd, addr, flags))
 				TH_LOG("iteration %u, slot %u", it, i);
 		}
 

@@ -141,11 +141,18 @@ static inline int gh_alloc(int fd, uint64_t bytes, unsigned int flags,
 	return gh_ioctl(fd, GCHEAP_IOC_ALLOC, a);
 }
 
-static inline int gh_free(int fd, uint64_t addr)
+static inline int gh_free_flags(int fd, uint64_t addr, unsigned int flags)
 {
-	struct gcheap_free f = { .size = sizeof(f), .addr = addr };
+	struct gcheap_free f = {
+		.size = sizeof(f), .flags = flags, .addr = addr,
+	};
 
 	return gh_ioctl(fd, GCHEAP_IOC_FREE, &f);
+}
+
+static inline int gh_free(int fd, uint64_t addr)
+{
+	return gh_free_flags(fd, addr, 0);
 }
 
 static inline int gh_lookup(int fd, uint64_t addr, struct gcheap_lookup *l)

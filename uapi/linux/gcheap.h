@@ -292,19 +292,25 @@ struct gcheap_alloc {
 /**
  * struct gcheap_free - GCHEAP_IOC_FREE: free an object explicitly
  * @size: sizeof(struct gcheap_free)
- * @flags: must be 0
+ * @flags: in: GCHEAP_FREE_CACHED or 0
  * @addr: in: the object's base address
  *
- * Errors: ENOENT if @addr lies in no span in use, EINVAL if @addr is inside
- * an object but not its base, EALREADY if the slot at @addr is already free
- * (double free).
+ * Errors: EINVAL (unknown flags, or @addr inside an object but not its
+ * base), ENOENT if @addr lies in no span in use, EALREADY if the slot at
+ * @addr is already free (double free).
  *
- * A slot of a cached span that the kernel handed out free is accepted once:
- * the kernel cannot tell whether the cache has used it yet, so it settles
- * the free when the span is given back (a second free of it gets EALREADY).
- * If the slot turns out never used, the free is dropped and counted in
- * gcheap_stats.bad_frees. Its slot becomes reusable once the span is given
- * back. (The library answers its own thread's cached slots itself.)
+ * A slot of a cached span that the kernel handed out free may be a fresh
+ * object or a slot the cache has not handed out yet; only the cache knows.
+ * With GCHEAP_FREE_CACHED, the caller is that cache and says the slot was
+ * handed out: the free is accepted once and settled when the span is
+ * given back (a second free gets EALREADY; a slot that turns out never
+ * used is counted in gcheap_stats.bad_frees), and the slot is reusable
+ * from then on. Without it (another thread freeing an object the
+ * allocating thread's cache still holds the span of), nothing changes and
+ * 0 is returned: the object is freed by the first collection that finds
+ * it unreachable. Settling such a free at the span's return instead would
+ * let a double free of a slot not handed out yet free the object the cache
+ * puts there next, while it is in use.
  */
 struct gcheap_free {
 	__u32 size;
@@ -313,6 +319,9 @@ struct gcheap_free {
 };
 
 #define GCHEAP_IOC_FREE _IO(GCHEAP_TYPE, GCHEAP_CMD_FREE)
+
+/* gcheap_free.flags: the caller's cache holds the span, slot handed out. */
+#define GCHEAP_FREE_CACHED		_BITUL(0)
 
 /**
  * struct gcheap_lookup - GCHEAP_IOC_LOOKUP: find the object holding an address
