@@ -12,6 +12,7 @@
  * heap's lock, as GCHEAP_IOC_STATS reads them; debugfs makes a heap's
  * removal wait for readers of its files.
  */
+#include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -52,6 +53,14 @@ static u64 debugfs_last_pause(struct mheap *h)
 	return ns;
 }
 
+/* Go's GCCPUFraction, in thousandths: of the time of every online CPU. */
+static u64 debugfs_cpu_permille(const struct gcheap_stats *st)
+{
+	u64 cpu_time = st->age_ns * num_online_cpus();
+
+	return cpu_time ? st->gc_cpu_ns * 1000 / cpu_time : 0;
+}
+
 static int memstats_show(struct seq_file *m, void *unused)
 {
 	struct gcheap_heap_info *hi = m->private;
@@ -60,7 +69,7 @@ static int memstats_show(struct seq_file *m, void *unused)
 	u64 cpu_permille;
 
 	debugfs_stats(h, &st, NULL);
-	cpu_permille = st.age_ns ? st.gc_cpu_ns * 1000 / st.age_ns : 0;
+	cpu_permille = debugfs_cpu_permille(&st);
 	seq_printf(m, "Pid %d\nHeap %u\n", hi->pid, h->id);
 	seq_printf(m, "Alloc %llu\nTotalAlloc %llu\nSys %llu\n", st.heap_alloc,
 		   st.total_alloc, st.heap_sys);
@@ -118,7 +127,7 @@ static void summary_line(struct gcheap_heap_info *hi, void *arg)
 	seq_printf(m, "%d %u %llu %llu %llu %llu %llu %llu\n", hi->pid,
 		   hi->mh->id, st.heap_sys - st.heap_released, st.heap_alloc,
 		   live, st.num_gc, debugfs_last_pause(hi->mh),
-		   st.age_ns ? st.gc_cpu_ns * 1000 / st.age_ns : 0);
+		   debugfs_cpu_permille(&st));
 }
 
 /* A dump, made at open, so that reads see one snapshot. */

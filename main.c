@@ -18,6 +18,7 @@
 #include <linux/uio.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
@@ -88,6 +89,10 @@ MODULE_PARM_DESC(limit_mb, "Memory all heaps together may hold, in MiB (default 
  *	memory
  * @node: on gcheap_heaps, for the shrinker and debugfs
  * @info: what debugfs shows of it
+ * @roots_lock: held by a collection while it uses @roots_buf
+ * @roots_buf: where collections copy the roots; kept from one to the next
+ *	(gcheap_gc_read_roots())
+ * @roots_cap: bytes at @roots_buf
  */
 struct gcheap_heap {
 	struct mheap mh;
@@ -100,6 +105,9 @@ struct gcheap_heap {
 	struct delayed_work scavenger;
 	struct list_head node;
 	struct gcheap_heap_info info;
+	struct mutex roots_lock;	/* @roots_buf, @roots_cap */
+	void *roots_buf;
+	size_t roots_cap;
 };
 
 /* The number of the next heap opened (mheap.id), from 1. */
@@ -323,6 +331,12 @@ static int gcheap_ioctl_roots(struct gcheap_ucmd *ucmd)
  * Read the roots of a collection into kernel memory before the heap is
  * locked: reading user memory may fault, and the fault handler takes
  * mheap.lock. Unreadable parts of a range are scanned as zeros.
+ *
+ * The copy goes to a buffer the heap keeps (gcheap_heap.roots_buf, under
+ * roots_lock, which the caller holds), charged to the memory cgroup like
+ * the rest of the heap's memory and grown with room to spare: a cgroup at
+ * memory.max cannot pay for a fresh copy, and the collection is what would
+ * make room.
  */
 static int gcheap_gc_read_roots(struct gcheap_heap *heap,
 				const struct gcheap_gc *g,
@@ -368,10 +382,19 @@ static int gcheap_gc_read_roots(struct gcheap_heap *heap,
 		return -E2BIG;
 	}
 	roots = kvcalloc(n ?: 1, sizeof(*roots), GFP_KERNEL);
-	buf = kvmalloc(total ?: 8, GFP_KERNEL_ACCOUNT);
-	if (!roots || !buf) {
+	if (roots && total > heap->roots_cap) {
+		size_t cap = round_up(total + total / 8, SZ_64K);
+
+		buf = kvmalloc(cap, MHEAP_GFP);
+		if (buf) {
+			kvfree(heap->roots_buf);
+			heap->roots_buf = buf;
+			heap->roots_cap = cap;
+		}
+	}
+	buf = heap->roots_buf;
+	if (!roots || total > heap->roots_cap) {
 		kvfree(roots);
-		kvfree(buf);
 		kvfree(ranges);
 		return -ENOMEM;
 	}
@@ -426,15 +449,18 @@ static int gcheap_ioctl_gc(struct gcheap_ucmd *ucmd)
 		return ret;
 	if (g->flags & ~MGC_GC_FLAGS || g->__reserved || g->__reserved2)
 		return -EINVAL;
+	mutex_lock(&heap->roots_lock);
 	ret = gcheap_gc_read_roots(heap, g, &ranges, &n, &roots, &buf);
-	if (ret)
+	if (ret) {
+		mutex_unlock(&heap->roots_lock);
 		return ret;
+	}
 	/* The dirty-bit walks of a concurrent collection need mmap_lock. */
 	mmap_read_lock(heap->mm);
 	ret = mgc_op_gc(&heap->mh, g, roots, n);
 	mmap_read_unlock(heap->mm);
+	mutex_unlock(&heap->roots_lock);
 	gcheap_clear_root_links(heap);
-	kvfree(buf);
 	kvfree(roots);
 	kvfree(ranges);
 	if (!ret && (g->out_flags & GCHEAP_GC_MARKING))
@@ -475,7 +501,7 @@ static int gcheap_ioctl_profile(struct gcheap_ucmd *ucmd)
 	if (p->op == GCHEAP_PROFILE_ADD)
 		return mgc_op_profile_add(&ucmd->heap->mh, p);
 	counts = kvmalloc_array(max(p->count, 1U), sizeof(*counts),
-				GFP_KERNEL_ACCOUNT);
+				MHEAP_GFP);
 	if (!counts)
 		return -ENOMEM;
 	p->count = mgc_profile_read(&ucmd->heap->mh, p->bucket, p->count,
@@ -993,7 +1019,7 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 
 	if (!current->mm)
 		return -EPERM;
-	heap = kzalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
+	heap = kzalloc(sizeof(*heap), MHEAP_GFP);
 	if (!heap)
 		return -ENOMEM;
 	mheap_init(&heap->mh);
@@ -1008,6 +1034,7 @@ static int gcheap_fops_open(struct inode *inode, struct file *filp)
 	heap->mapping.host = inode;
 	heap->mapping.a_ops = &empty_aops;
 	filp->f_mapping = &heap->mapping;
+	mutex_init(&heap->roots_lock);
 	INIT_WORK(&heap->sweeper, gcheap_sweeper);
 	INIT_WORK(&heap->marker, gcheap_marker);
 	INIT_DELAYED_WORK(&heap->scavenger, gcheap_scavenger);
@@ -1042,6 +1069,7 @@ static int gcheap_fops_release(struct inode *inode, struct file *filp)
 	cancel_delayed_work_sync(&heap->scavenger);
 	mheap_destroy(&heap->mh);
 	mmdrop(heap->mm);
+	kvfree(heap->roots_buf);
 	kfree(heap);
 	return 0;
 }

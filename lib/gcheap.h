@@ -169,8 +169,8 @@ struct gcheap_size_class_stats {
  * /dev/gcheap (ENOENT when the module is not loaded), EOPNOTSUPP if the
  * module's API or geometry is not one this library knows, EPROTO if the
  * module's size-class table is malformed, EINVAL if GCHEAP_ARENA_SIZE,
- * GCHEAP_GOGC, GCHEAP_GCTRACE, GCHEAP_GC_MODE or a signal (option or
- * environment) is not valid, EFBIG if the arena asked for is larger than the module allows,
+ * GCHEAP_GOGC, GCHEAP_GCTRACE, GCHEAP_GC_MODE, GCHEAP_MEMLIMIT,
+ * GCHEAP_HARDLIMIT or a signal (option or environment) is not valid, EFBIG if the arena asked for is larger than the module allows,
  * ENOMEM if the address space for the arena cannot be had, ENOSPC if the
  * program has more data segments than the kernel registers as roots, EPERM
  * in a child forked after the parent set its heap up.
@@ -490,8 +490,8 @@ void *gcheap_weak_get(gcheap_weak_t *w);
  * the library's own left out) is recorded, and the kernel attaches a profile
  * record to the object, which counts the object's free when a collection's
  * sweep or gcheap_free() frees it. The environment variable
- * GCHEAP_PROFILE_RATE (bytes, with an optional K, M or G suffix) sets the
- * rate at the heap's set-up. The calling thread samples at the new rate
+ * GCHEAP_PROFILE_RATE (bytes, with an optional K, M, G or T suffix) sets the
+ * rate at the heap's set-up; a value that does not parse is ignored. The calling thread samples at the new rate
  * from its next allocation, other threads within 64 allocations of each
  * size they allocate. Set it early: objects allocated before sampling was
  * on are missing from the profile. With a module that keeps no profile
@@ -783,8 +783,9 @@ int gcheap_set_gctrace(int on);
  * @heap_alloc: bytes of allocated objects: reachable ones and those no
  *	collection has freed yet
  * @heap_sys: bytes of the arena the heap has grown into
- * @heap_idle: bytes in spans holding no objects
- * @heap_inuse: bytes in spans holding objects
+ * @heap_idle: bytes in free spans (back in the page heap)
+ * @heap_inuse: bytes in spans in use: holding objects, or empty but kept by
+ *	their size class for reuse until the scavenger or a release takes them
  * @heap_released: bytes of idle spans no memory backs: never used, or
  *	given back by the scavenger (@heap_idle - @heap_released is idle
  *	memory the heap still holds)

@@ -252,7 +252,7 @@ int mgc_dump_alloc(struct mheap *h, size_t need, void **buf, size_t *len)
 	if (!need)
 		ret = mgc_dump(h, NULL, 0, &need);
 	for (tries = 0; ret == -ENOSPC && tries < MGC_DUMP_TRIES; tries++) {
-		*buf = kvmalloc(need, GFP_KERNEL_ACCOUNT);
+		*buf = kvmalloc(need, MHEAP_GFP);
 		if (!*buf)
 			return -ENOMEM;
 		ret = mgc_dump(h, *buf, need, len);

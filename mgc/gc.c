@@ -27,6 +27,7 @@
  * it ends near the goal; allocation assists keep it from ending later.
  */
 #include <linux/kernel.h>
+#include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/ktime.h>
 #include <linux/lockdep.h>
@@ -180,7 +181,16 @@ bool mgc_due(struct mheap *h)
 		return h->gc.mark_done || mgc_heap_paced(h) >= mgc_hard_goal(h);
 	if (h->gc.next_gc == U64_MAX)
 		return false;
-	return h->gc.requested || mgc_heap_paced(h) >= mgc_trigger(h);
+	if (h->gc.requested)
+		return true;
+	if (mgc_heap_paced(h) < mgc_trigger(h))
+		return false;
+	/*
+	 * For mgc_reason(): the caches' free slots count now, not once the
+	 * collection took them back.
+	 */
+	h->gc.trigger_reached = true;
+	return true;
 }
 
 static u64 mgc_percent_goal(s32 percent, u64 live)
@@ -224,11 +234,12 @@ static void mgc_fmt_ms(char *buf, size_t len, u64 ns)
 }
 
 static void mgc_trace(struct mheap *h, const struct mgc_times *t,
-		      u64 before, u64 after, u64 marked)
+		      u64 before, u64 after, u64 marked, u64 goal)
 {
 	u64 since = t->start_mono - h->gc.created_ns;
 	u64 total = t->wall_ns[0] + t->wall_ns[1] + t->wall_ns[2];
 	u64 age = mgc_now_ns() - h->gc.created_ns;
+	u64 cpu_time = age * num_online_cpus();
 	char a[24], b[24], c[24];
 
 	mgc_fmt_ms(a, sizeof(a), t->wall_ns[0]);
@@ -240,11 +251,12 @@ static void mgc_trace(struct mheap *h, const struct mgc_times *t,
 	 * worker and assists are not timed apart (gc_cpu_ns sums them), so
 	 * its middle figure is the mark's wall time beside the program.
 	 */
-	pr_info("gcheap: gc %llu @%llu.%03llus %llu%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, %llu->%llu->%llu MB, %llu MB goal, 0 MB stacks, 0 MB globals, 1 P\n",
+	pr_info("gcheap: gc %llu @%llu.%03llus %llu%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, %llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %u P\n",
 		h->gc.num_gc, since / 1000000000, since / 1000000 % 1000,
-		age ? h->gc.gc_cpu_ns * 100 / age : 0, a, b, c, a, b, c,
+		cpu_time ? h->gc.gc_cpu_ns * 100 / cpu_time : 0, a, b, c, a, b, c,
 		before >> 20, after >> 20, marked >> 20,
-		h->gc.next_gc == U64_MAX ? 0 : h->gc.next_gc >> 20);
+		goal == U64_MAX ? 0 : goal >> 20, h->gc.trace_stacks >> 20,
+		h->gc.trace_globals >> 20, num_online_cpus());
 	(void)total;
 }
 
@@ -260,7 +272,7 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 			 const struct mgc_mark_result *res, u64 kernel_ns,
 			 u64 stw_ns)
 {
-	u64 t0 = mgc_now_ns(), pause;
+	u64 t0 = mgc_now_ns(), pause, goal = h->gc.next_gc;
 	unsigned int slot;
 
 	trace_gcheap_mark_done(h->id, h->gc.num_gc + 1, res->objects, res->bytes,
@@ -273,10 +285,14 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	h->gc.alloc_since = 0;
 	h->gc.next_gc = mgc_goal(h, res->bytes);
 	h->gc.requested = false;
+	h->gc.trigger_reached = false;
 	h->gc.num_gc++;
 	/* A fatal signal leaves the rest to lazy sweeping. */
-	if (!(g->flags & GCHEAP_GC_NOSWEEP))
+	if (!(g->flags & GCHEAP_GC_NOSWEEP)) {
 		mgc_sweep_all(h);
+		/* What the sweep freed counts against the limits now. */
+		mheap_limits_release(h);
+	}
 	t0 = mgc_now_ns() - t0;
 	t->wall_ns[2] += t0;
 	kernel_ns += t0;
@@ -298,7 +314,7 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	trace_gcheap_gc_end(h->id, h->gc.num_gc, before, mgc_heap_alloc(h),
 			    h->gc.next_gc, pause);
 	if (h->gc.gctrace)
-		mgc_trace(h, t, before, mgc_heap_alloc(h), res->bytes);
+		mgc_trace(h, t, before, mgc_heap_alloc(h), res->bytes, goal);
 }
 
 /* Why a collection starts, for the gc_start trace event. */
@@ -306,7 +322,8 @@ static u32 mgc_reason(struct mheap *h)
 {
 	if (h->gc.next_gc != U64_MAX && h->gc.requested)
 		return GCHEAP_TRACE_REASON_PRESSURE;
-	if (h->gc.next_gc != U64_MAX && mgc_heap_paced(h) >= mgc_trigger(h))
+	if (h->gc.next_gc != U64_MAX &&
+	    (h->gc.trigger_reached || mgc_heap_paced(h) >= mgc_trigger(h)))
 		return GCHEAP_TRACE_REASON_GOAL;
 	return GCHEAP_TRACE_REASON_ASKED;
 }
@@ -406,7 +423,7 @@ static int mgc_finish(struct mheap *h, struct gcheap_gc *g,
 	if (h->gc.dirty_armed && nbits) {
 		/* Without memory for the bitmap, every marked object counts. */
 		dirty = kvcalloc(BITS_TO_LONGS(nbits), sizeof(*dirty),
-				 GFP_KERNEL_ACCOUNT);
+				 MHEAP_GFP);
 		if (dirty && mheap_arena_dirty_collect(h, dirty, nbits)) {
 			kvfree(dirty);
 			dirty = NULL;
@@ -655,6 +672,7 @@ int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 	      const struct mgc_root *roots, unsigned int nroots)
 {
 	u64 t0 = mgc_now_ns(), stw = g->stw_ns;
+	unsigned int i;
 	int ret;
 
 	if (g->flags & ~MGC_GC_FLAGS || g->__reserved || g->__reserved2)
@@ -671,6 +689,15 @@ int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 	if (h->cached_spans)
 		goto out;
 	g->out_flags = 0;
+	/* For gctrace: the registered ranges come first. */
+	h->gc.trace_stacks = 0;
+	h->gc.trace_globals = 0;
+	for (i = 0; i < nroots; i++) {
+		if (i < h->gc.nroots)
+			h->gc.trace_globals += roots[i].len;
+		else
+			h->gc.trace_stacks += roots[i].len;
+	}
 	if (h->gc.phase == MGC_PHASE_MARK &&
 	    (g->flags & GCHEAP_GC_CONCURRENT)) {
 		ret = mgc_finish(h, g, roots, nroots, t0, stw);
@@ -738,7 +765,7 @@ int mgc_op_roots(struct mheap *h, const struct gcheap_roots *r)
 	if (!gc->roots) {
 		/* 16 KiB at most, made on the first registration. */
 		gc->roots = kcalloc(GCHEAP_MAX_ROOTS, sizeof(*gc->roots),
-				    GFP_KERNEL_ACCOUNT);
+				    MHEAP_GFP);
 		if (!gc->roots) {
 			ret = -ENOMEM;
 			goto out;
@@ -761,7 +788,7 @@ out:
  */
 int mgc_op_config(struct mheap *h, struct gcheap_gc_config *c)
 {
-	u64 soft = c->soft_limit, hard = c->hard_limit, limit;
+	u64 soft = c->soft_limit, hard = c->hard_limit;
 	s32 percent = c->gc_percent;
 	u32 trace = c->gctrace;
 
@@ -792,12 +819,7 @@ int mgc_op_config(struct mheap *h, struct gcheap_gc_config *c)
 	/* As Go's SetGCPercent and SetMemoryLimit: the goal follows at once. */
 	if (c->flags & ~GCHEAP_GC_SET_TRACE)
 		h->gc.next_gc = mgc_goal(h, h->gc.heap_live);
-	/* Over the limits now: give back what is free, as far as it goes. */
-	limit = mheap_soft_limit_pages(h);
-	if (h->hard_limit && (!limit || h->hard_limit >> MHEAP_PAGE_SHIFT < limit))
-		limit = h->hard_limit >> MHEAP_PAGE_SHIFT;
-	if (limit && h->grown - h->pages_released > limit)
-		mheap_scavenge(h, U64_MAX, h->grown - h->pages_released - limit);
+	mheap_limits_release(h);
 	if (c->flags & GCHEAP_GC_SET_TRACE)
 		h->gc.gctrace = trace;
 	mutex_unlock(&h->lock);

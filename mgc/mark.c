@@ -595,7 +595,7 @@ static int mark_gcw_init(struct mgc_mark *m, struct mgc_gcw *g, u32 cap)
 	g->m = m;
 	g->cap = cap;
 	mark_gcw_reset(g);
-	g->work = kvmalloc_array(cap, sizeof(*g->work), GFP_KERNEL_ACCOUNT);
+	g->work = kvmalloc_array(cap, sizeof(*g->work), MHEAP_GFP);
 	return g->work ? 0 : -ENOMEM;
 }
 
@@ -646,13 +646,13 @@ static struct mgc_mark *mark_get(struct mheap *h)
 		return m;
 	if (m)
 		mark_free(m);
-	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	m = kzalloc(sizeof(*m), MHEAP_GFP);
 	if (!m)
 		return NULL;
 	m->h = h;
 	spin_lock_init(&m->share_lock);
 	m->share_cap = cap;
-	m->share = kvmalloc_array(cap, sizeof(*m->share), GFP_KERNEL_ACCOUNT);
+	m->share = kvmalloc_array(cap, sizeof(*m->share), MHEAP_GFP);
 	if (!m->share || mark_gcw_init(m, &m->held, local) ||
 	    mark_gcw_init(m, &m->bg, local)) {
 		mark_free(m);
@@ -1003,7 +1003,7 @@ static int mark_pending_grow(struct mgc_mark *m, u64 nbits)
 
 	if (nbits <= m->pending_bits)
 		return 0;
-	bits = kvcalloc(BITS_TO_LONGS(nbits), sizeof(*bits), GFP_KERNEL_ACCOUNT);
+	bits = kvcalloc(BITS_TO_LONGS(nbits), sizeof(*bits), MHEAP_GFP);
 	if (!bits)
 		return -ENOMEM;
 	if (m->pending)

@@ -73,7 +73,7 @@ static void link_hash_grow(struct mheap *h)
 
 	if (h->gc.nlinks < oldn || bits > 30)
 		return;
-	t = kvcalloc(1U << bits, sizeof(*t), GFP_KERNEL_ACCOUNT);
+	t = kvcalloc(1U << bits, sizeof(*t), MHEAP_GFP);
 	if (!t)
 		return;
 	h->gc.link_hash = t;
@@ -160,7 +160,7 @@ int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 		if (!h->gc.link_hash)
 			return -ENOMEM;
 	}
-	sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
+	sp = kzalloc(sizeof(*sp), MHEAP_GFP);
 	if (!sp)
 		return -ENOMEM;
 	sp->span = s;
@@ -307,7 +307,7 @@ static bool special_queue(struct mheap *h, struct mspan *s,
 	if (h->gc.finq_len + n > GCHEAP_FINAL_QUEUE_MAX)
 		return false;
 	for (i = 0; i < n; i++, sp = sp->next) {
-		r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+		r = kzalloc(sizeof(*r), MHEAP_GFP);
 		if (!r) {
 			list_for_each_entry_safe(r, tmp, &recs, node)
 				kfree(r);
@@ -690,7 +690,7 @@ void mgc_links_mark_end(struct mheap *h)
 		return;
 	if (h->gc.nroot_links)
 		h->gc.link_clears = kvmalloc_array(h->gc.nroot_links, sizeof(u64),
-						   GFP_KERNEL_ACCOUNT);
+						   MHEAP_GFP);
 	list_for_each_entry_safe(sp, tmp, &h->gc.links, node) {
 		struct mspan *s = sp->span;
 		u32 idx = mspan_is_large(s) ? 0 : sp->offset / s->elemsize;
@@ -756,7 +756,7 @@ static int profile_reserve(struct mheap *h, u32 id)
 	cap = max_t(u32, h->gc.prof_cap * 2, 64);
 	while (cap <= id)
 		cap *= 2;
-	n = kvcalloc(cap, sizeof(*n), GFP_KERNEL_ACCOUNT);
+	n = kvcalloc(cap, sizeof(*n), MHEAP_GFP);
 	if (!n)
 		return -ENOMEM;
 	if (h->gc.prof_len)

@@ -58,10 +58,10 @@ int mheap_arena_init(struct mheap *h)
 {
 	struct mheap_arena *a;
 
-	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	a = kzalloc(sizeof(*a), MHEAP_GFP);
 	if (!a)
 		return -ENOMEM;
-	a->pages = kvcalloc(h->nchunks, sizeof(*a->pages), GFP_KERNEL_ACCOUNT);
+	a->pages = kvcalloc(h->nchunks, sizeof(*a->pages), MHEAP_GFP);
 	if (!a->pages) {
 		kfree(a);
 		return -ENOMEM;
@@ -134,7 +134,7 @@ static struct page *arena_page_get(struct mheap *h, unsigned long pgoff,
 	/* The chunk's array (128 KiB) is made once, by its first fault. */
 	if (!have)
 		chunk = kvcalloc(ARENA_CHUNK_PAGES, sizeof(*chunk),
-				 GFP_KERNEL_ACCOUNT);
+				 MHEAP_GFP);
 	fresh = alloc_page(gfp);
 	spin_lock(&a->lock);
 	if (!a->pages[c] && chunk) {

@@ -43,6 +43,14 @@
 #include <linux/mutex.h>
 #include <linux/gcheap.h>
 
+/*
+ * Kernel memory a heap takes for its program is charged to the program's
+ * memory cgroup, as the arena's pages are; at the cgroup's memory.max the
+ * allocation fails (ENOMEM) instead of waking the cgroup's OOM killer.
+ * (Files using it include <linux/slab.h>.)
+ */
+#define MHEAP_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
 /* ================ Geometry ================ */
 
 #define MHEAP_PAGE_SHIFT	GCHEAP_PAGE_SHIFT
@@ -283,6 +291,11 @@ struct mgc_special;
  * @nlink_clears: entries of @link_clears
  * @requested: the shrinker asked for a collection; the next completed one
  *	clears it
+ * @trigger_reached: mgc_due() found the heap at its trigger; the next
+ *	completed collection clears it
+ * @trace_stacks: bytes of the roots the last collection call was passed
+ *	(the threads' stacks and registers), for gctrace
+ * @trace_globals: bytes of its registered roots, for gctrace
  * @prof: per heap-profile bucket, the frees of its sampled objects
  * @prof_len: buckets in @prof: one past the highest id added
  * @prof_cap: entries allocated at @prof
@@ -333,6 +346,9 @@ struct mgc {
 	u64 *link_clears;
 	u32 nlink_clears;
 	bool requested;
+	bool trigger_reached;
+	u64 trace_stacks;
+	u64 trace_globals;
 	struct gcheap_profile_count *prof;
 	u32 prof_len;
 	u32 prof_cap;
@@ -444,6 +460,7 @@ int mheap_released_chunk(struct mheap *h, unsigned long c);
 void mheap_released_grow(struct mheap *h, u64 start, u64 n);
 u64 mheap_scavenge(struct mheap *h, u64 idle_since, u64 want);
 u64 mheap_idle_held(const struct mheap *h);
+void mheap_limits_release(struct mheap *h);
 u64 mheap_soft_limit_pages(const struct mheap *h);
 int mheap_back_span(struct mheap *h, struct mspan *s);
 void mheap_released_destroy(struct mheap *h);

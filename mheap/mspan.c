@@ -20,7 +20,7 @@
  */
 struct mspan *mspan_new(u64 start, u64 npages)
 {
-	struct mspan *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	struct mspan *s = kzalloc(sizeof(*s), MHEAP_GFP);
 
 	if (!s)
 		return NULL;
@@ -60,7 +60,7 @@ static int mspan_alloc_bits(struct mspan *s, u32 nelems)
 	size_t words = BITS_TO_LONGS(nelems);
 	unsigned long *bits;
 
-	bits = kcalloc(4 * words, sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
+	bits = kcalloc(4 * words, sizeof(unsigned long), MHEAP_GFP);
 	if (!bits)
 		return -ENOMEM;
 	s->bits = bits;

@@ -58,7 +58,7 @@ static int spanmap_populate(struct mheap *h, u64 start, u64 npages)
 		if (h->spanmap[c])
 			continue;
 		h->spanmap[c] = kvcalloc(MHEAP_CHUNK_PAGES, sizeof(struct mspan *),
-					 GFP_KERNEL_ACCOUNT);
+					 MHEAP_GFP);
 		if (!h->spanmap[c])
 			return -ENOMEM;
 	}
@@ -474,9 +474,9 @@ int mheap_set_arena(struct mheap *h, u64 base, u64 bytes)
 	if (h->arena_base)
 		goto out;
 	ret = -ENOMEM;
-	h->spanmap = kvcalloc(nchunks, sizeof(*h->spanmap), GFP_KERNEL_ACCOUNT);
+	h->spanmap = kvcalloc(nchunks, sizeof(*h->spanmap), MHEAP_GFP);
 	h->released = kvcalloc(nchunks, sizeof(*h->released),
-			       GFP_KERNEL_ACCOUNT);
+			       MHEAP_GFP);
 	if (!h->spanmap || !h->released) {
 		kvfree(h->spanmap);
 		kvfree(h->released);

@@ -48,7 +48,7 @@ int mheap_released_chunk(struct mheap *h, unsigned long c)
 	if (h->released[c])
 		return 0;
 	h->released[c] = kvcalloc(BITS_TO_LONGS(MHEAP_CHUNK_PAGES),
-				  sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
+				  sizeof(unsigned long), MHEAP_GFP);
 	return h->released[c] ? 0 : -ENOMEM;
 }
 
@@ -164,6 +164,25 @@ out:
 	if (done)
 		trace_gcheap_scavenge(h->id, done, mheap_held(h));
 	return done;
+}
+
+/**
+ * mheap_limits_release() - over a limit, give free memory back at once
+ * @h: the heap, mheap.lock held
+ *
+ * Down to the lower of the soft limit's 15/16 and the hard limit, as far as
+ * free memory goes: free spans, and the empty ones size classes keep. For a
+ * limit just set, and after a collection's sweep freed what it could.
+ */
+void mheap_limits_release(struct mheap *h)
+{
+	u64 limit = mheap_soft_limit_pages(h);
+
+	lockdep_assert_held(&h->lock);
+	if (h->hard_limit && (!limit || h->hard_limit >> MHEAP_PAGE_SHIFT < limit))
+		limit = h->hard_limit >> MHEAP_PAGE_SHIFT;
+	if (limit && mheap_held(h) > limit)
+		scavenge_all_kinds(h, mheap_held(h) - limit);
 }
 
 /**

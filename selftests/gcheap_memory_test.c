@@ -339,6 +339,24 @@ TEST(hard_limit_enomem)
 	EXPECT_GE(32 * MIB, held());
 }
 
+/*
+ * A limit set below what the heap holds gives its free memory back at once,
+ * the empty spans its size classes keep included, not at the next
+ * allocation.
+ */
+TEST(limit_lowered_releases_at_once)
+{
+	ASSERT_EQ(0, gcheap_init());
+	gcheap_set_gc_percent(-1);
+	ASSERT_EQ(0, make_live(16384));		/* 16 MiB */
+	memset(live, 0, sizeof(live));
+	ASSERT_EQ(0, gcheap_gc());
+	EXPECT_LE(16 * MIB, held());
+	EXPECT_EQ(0, gcheap_set_hard_limit(8 * MIB));
+	EXPECT_GE(8 * MIB, held());
+	EXPECT_EQ(8 * MIB, gcheap_set_hard_limit(0));
+}
+
 TEST(memcg_max_enomem)
 {
 	char dir[128], path[256], max[32];
@@ -365,6 +383,48 @@ TEST(memcg_max_enomem)
 		ASSERT_NE(NULL, gcheap_malloc(16384));
 	EXPECT_EQ(0, gh_read_key(path, "oom_kill"));
 	cg_leave(dir);
+}
+
+/*
+ * At memory.max, with more root memory than the cgroup has left: the
+ * collection's copy of the roots must not need a fresh charge (which would
+ * wake the cgroup's OOM killer, or fail), since the collection is what
+ * makes room.
+ */
+TEST(memcg_max_collects_big_roots)
+{
+	const size_t nslots = (4 * MIB) / sizeof(void *);
+	char dir[128], path[256], max[32];
+	size_t n = 0, i;
+	void **table;
+
+	if (cg_enter(dir, sizeof(dir), "gcheap-roots"))
+		SKIP(return, "no memory cgroup");
+	ASSERT_EQ(0, gcheap_init());
+	gcheap_set_gc_percent(-1);
+	table = calloc(nslots, sizeof(*table));
+	ASSERT_NE(NULL, table);
+	ASSERT_EQ(0, gcheap_add_roots(table, table + nslots));
+	ASSERT_EQ(0, gcheap_gc());
+	snprintf(max, sizeof(max), "%lu", cg_current(dir) + 48 * MIB);
+	snprintf(path, sizeof(path), "%s/memory.max", dir);
+	ASSERT_EQ(0, gh_write_file(path, max));
+	while (n < nslots && (table[n] = gcheap_malloc(1000)))
+		n++;
+	EXPECT_EQ(ENOMEM, errno);
+	TH_LOG("%zu objects of 1000 bytes under memory.max = %s", n, max);
+	/* Dropped: the collection runs at the limit and makes room. */
+	memset(table, 0, nslots * sizeof(*table));
+	EXPECT_EQ(0, gcheap_gc());
+	EXPECT_EQ(0, gcheap_free_os_memory());
+	for (i = 0; i < n / 2; i++)
+		ASSERT_NE(NULL, table[i] = gcheap_malloc(1000))
+			TH_LOG("allocation %zu after the collection", i);
+	snprintf(path, sizeof(path), "%s/memory.events", dir);
+	EXPECT_EQ(0, gh_read_key(path, "oom_kill"));
+	gcheap_remove_roots(table, table + nslots);
+	cg_leave(dir);
+	free(table);
 }
 
 /*

@@ -21,6 +21,8 @@
 #include <hosted/hosted.h>
 
 #define __GFP_ZERO		0x100u
+#define __GFP_NOWARN		0x2000u
+#define __GFP_RETRY_MAYFAIL	0x4000u
 #define __GFP_ACCOUNT		0x400000u
 #define GFP_KERNEL		0xcc0u
 #define GFP_KERNEL_ACCOUNT	(GFP_KERNEL | __GFP_ACCOUNT)
