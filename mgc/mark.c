@@ -1143,17 +1143,33 @@ void mgc_mark_black_word(struct mheap *h, struct mspan *s, unsigned int w,
  *
  * The objects themselves are not marked: if nothing else reaches one,
  * sweeping queues its finalizer (mgc_special_sweep()). What they reference
- * must survive for the finalizer to use (Go's markrootSpans).
+ * must survive for the finalizer to use (Go's markrootSpans). An object
+ * whose finalizer is queued and not read yet is marked: the queue, in
+ * kernel memory, is its only root until the program reads the record
+ * (Go's markroot of finq), and a sweep must not free what the finalizer
+ * will be handed.
  *
  * Return: 0 or -EINTR.
  */
 int mgc_mark_finalizers(struct mheap *h, bool intr)
 {
 	struct mgc_gcw *g = &h->gc.mark->held;
+	struct mgc_final_rec *r;
+	struct mark_cache c = { };
 	struct mgc_special *sp;
 
 	lockdep_assert_held(&h->lock);
 	mark_enter(g, intr, false);
+	list_for_each_entry(r, &h->gc.finq, node) {
+		if (r->rec.kind != GCHEAP_FINAL_FINALIZER)
+			continue;
+		mark_word(g, g->lo, g->limit, g->spanmap, g->atomic, &c,
+			  r->rec.addr);
+		if (g->n > g->cap / 2)
+			mark_drain(g, U64_MAX);
+		if (g->error)
+			return g->error;
+	}
 	list_for_each_entry(sp, &h->gc.finalizers, node) {
 		struct mspan *s = sp->span;
 

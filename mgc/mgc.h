@@ -176,6 +176,16 @@ struct mgc_special {
 	struct mgc_special *hnext;
 };
 
+/**
+ * struct mgc_final_rec - a queued record (mgc.finq)
+ * @node: on mgc.finq
+ * @rec: what read() copies out
+ */
+struct mgc_final_rec {
+	struct list_head node;
+	struct gcheap_final rec;
+};
+
 int mgc_special_add(struct mheap *h, struct mspan *s, u32 offset, u8 kind,
 		    u64 fn, u64 arg, struct mspan *holder);
 int mgc_special_remove(struct mheap *h, struct mspan *s, u32 offset, u8 kind);

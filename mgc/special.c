@@ -10,8 +10,10 @@
  * object itself (mgc_mark_finalizers(), Go's markrootSpans). When sweeping
  * finds the object unmarked, the finalizer is queued for the program
  * (mgc.finq, read from the fd) and the object is marked, so it survives
- * this cycle with everything it reaches; the special goes, so the next
- * cycle that finds it unreachable frees it. Cleanups keep nothing alive:
+ * this cycle with everything it reaches; while its record waits in the
+ * queue, the record is a root (mgc_mark_finalizers()), as Go's finq is;
+ * once read, the reader's copy is one. The special goes, so the next cycle
+ * that finds it unreachable after that frees it. Cleanups keep nothing alive:
  * when sweeping frees an object, its cleanups are queued. A finalizer comes
  * first on the list (kinds are ordered), so an object being finalized keeps
  * its cleanups for the sweep that frees it. A link is attached to the
@@ -33,16 +35,6 @@
 #include <linux/slab.h>
 #include <trace/gcheap_events.h>
 #include "mgc.h"
-
-/**
- * struct mgc_final_rec - a queued record (mgc.finq)
- * @node: on mgc.finq
- * @rec: what read() copies out
- */
-struct mgc_final_rec {
-	struct list_head node;
-	struct gcheap_final rec;
-};
 
 /*
  * Where a special of @kind at @offset is, or would go: the link that points

@@ -3,16 +3,18 @@
  * gcheap_final_test: finalizers through libgcheap and the fd's queue.
  *
  * A finalizer runs exactly once, after its object became unreachable, with
- * the object and what it references intact; a finalizer that stores its
+ * the object and what it references intact, however many collections
+ * come before the program reads its record; a finalizer that stores its
  * object resurrects it; a cycle of finalizers is never finalized; freeing an
- * object removes its finalizer; the library's thread runs them by itself,
- * and the objects it finalized are freed by the collections that follow;
- * the fd is readable (poll, epoll) while records are queued, a reader
- * blocked in read() is woken by a collection, several readers share the
- * records with none delivered twice, a process killed while it reads and
- * collects leaves nothing behind; weak pointers and disappearing links in
- * the arena and in root memory are cleared when their object dies, before
- * its finalizer is queued; bad input gets its documented errno.
+ * object removes its finalizer, from any thread; the library's thread
+ * runs them by itself, and the objects it finalized are freed by the
+ * collections that follow; the fd is readable (poll, epoll) while records
+ * are queued, a reader blocked in read() is woken by a collection, several
+ * readers share the records with none delivered twice, a process killed
+ * while it reads and collects leaves nothing behind; weak pointers and
+ * disappearing links in the arena and in root memory are cleared when
+ * their object dies, before its finalizer is queued; bad input gets its
+ * documented errno.
  *
  * Each test runs in a child process of its own (the harness forks), so each
  * has a fresh heap.
@@ -155,6 +157,40 @@ TEST(resurrection)
 	EXPECT_EQ(PATTERN + 1, n->child->stamp);
 	EXPECT_EQ(0, gcheap_run_finalizers());
 	EXPECT_EQ(1, ran);
+}
+
+/* Fills of freed memory, as a program would make between collections. */
+static GH_NOINLINE void churn(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t *w = gcheap_malloc(sizeof(struct node));
+
+		if (w)
+			memset(w, 0x5a, sizeof(struct node));
+	}
+}
+
+/*
+ * A queued record, not read yet, is the only reference to its object: the
+ * collections before the program reads it keep the object and its child.
+ */
+TEST(queued_kept_until_read)
+{
+	int i, live = 0;
+
+	manual();
+	ASSERT_EQ(0, make_finalizable(100, finalizer));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, collect());
+		churn(400);
+	}
+	for (i = 0; i < 100; i++)
+		live += gcheap_base(gh_unhide(hidden[i])) != NULL;
+	EXPECT_EQ(100, live);
+	EXPECT_LE(100 - GH_SLACK, gcheap_run_finalizers());
+	EXPECT_EQ(0, bad_contents);
 }
 
 TEST(cycle_never_finalized)
