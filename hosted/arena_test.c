@@ -264,11 +264,54 @@ static void arena_test_preclean_cached(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, arena_test_live(h, w));
 }
 
+static struct mheap *arena_test_stop_heap;
+
+/* The mark's end asks the worker to stop while it is at work. */
+static void arena_test_stop_worker(void)
+{
+	WRITE_ONCE(arena_test_stop_heap->gc.bg_stop, true);
+}
+
+/*
+ * The worker, asked to stop part-way through a large object, leaves the
+ * rest of it to the mark's end: a pointer in its last words is found.
+ */
+static void arena_test_worker_stopped_in_object(struct kunit *test)
+{
+	struct mheap *h = arena_test_heap_grown(test, 0);
+	/* Past the worker's first look (MARK_CHECK_WORDS) and the next. */
+	struct gcheap_alloc a = { .size = sizeof(a), .bytes = 16 * MHEAP_PAGE_SIZE };
+	u64 w, root;
+
+	mheap_test_alloc(test, h, ARENA_TEST_SC, 1, &w);
+	KUNIT_ASSERT_EQ(test, mheap_op_alloc(h, &a), 0);
+	((u64 *)(uintptr_t)a.addr)[a.bytes / 8 - 1] = w;
+	root = a.addr;
+	KUNIT_ASSERT_EQ(test, arena_test_gc(h, &root, GCHEAP_GC_CONCURRENT), 0);
+	root = 0;	/* the large object was marked; now only it holds w */
+
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_TRUE(test, mgc_mark_bg_begin(h));
+	mutex_unlock(&h->lock);
+	arena_test_stop_heap = h;
+	hosted_resched_hook = arena_test_stop_worker;
+	mgc_mark_bg_run(h, U64_MAX);
+	hosted_resched_hook = NULL;
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(h->gc.bg_stop));
+	KUNIT_EXPECT_FALSE(test, arena_test_marked(h, w));
+
+	KUNIT_ASSERT_EQ(test, arena_test_gc(h, &root, GCHEAP_GC_CONCURRENT), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.phase, (u32)MGC_PHASE_OFF);
+	KUNIT_EXPECT_TRUE(test, arena_test_live(h, a.addr));
+	KUNIT_EXPECT_TRUE(test, arena_test_live(h, w));
+}
+
 static struct kunit_case arena_test_cases[] = {
 	KUNIT_CASE(arena_test_collect),
 	KUNIT_CASE(arena_test_take),
 	KUNIT_CASE(arena_test_preclean_worker),
 	KUNIT_CASE(arena_test_preclean_cached),
+	KUNIT_CASE(arena_test_worker_stopped_in_object),
 	{}
 };
 

@@ -17,6 +17,8 @@
 #include <linux/mutex.h>
 #include <hosted/hosted.h>
 
+void (*hosted_resched_hook)(void);
+
 /* ================ Warnings ================ */
 
 static unsigned long hosted_warnings;

@@ -355,6 +355,22 @@ found:
 }
 
 /*
+ * A scan told to stop part-way through an object (the worker at the mark's
+ * end, most often in a large object): what is left goes back on the list
+ * for whoever marks next, since the object is already marked and nothing
+ * else would scan the rest. A full list is an overflow: the rescan of
+ * every marked object that recovers it covers the rest too.
+ */
+static noinline void mark_scan_rest(struct mgc_gcw *g, u64 off, u64 len)
+{
+	if (g->n == g->cap && !mark_make_room(g))
+		return;
+	g->work[g->n].off = off;
+	g->work[g->n].len = len;
+	g->n++;
+}
+
+/*
  * Scan @len bytes of the arena at offset @off for pointers. Inlined into
  * mark_drain(), which calls it once per grey object, most of them a few
  * words long: a call and return per object cost as much as scanning it,
@@ -393,8 +409,10 @@ static __always_inline void mark_scan(struct mgc_gcw *g, u64 off, u64 len,
 		g->words += n / 8;
 		off += n;
 		len -= n;
-		if (!mark_check(g))
+		if (unlikely(!mark_check(g)) && len) {
+			mark_scan_rest(g, off, len);
 			return;
+		}
 	}
 }
 
@@ -408,8 +426,9 @@ static noinline void mark_scan_arena(struct mgc_gcw *g, u64 off, u64 len)
 /*
  * Scan grey objects, taking more from the shared list when @g's own run
  * out, until none is left or @stop words were scanned, or the marker should
- * stop. Objects are scanned whole, so stopping never loses one. A hungry
- * other marker gets half of what is left.
+ * stop. It stops between objects, or, told to, part-way through one, whose
+ * rest goes back on the list: none is lost. A hungry other marker gets
+ * half of what is left.
  */
 static void mark_drain(struct mgc_gcw *g, u64 stop)
 {

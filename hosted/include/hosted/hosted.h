@@ -99,6 +99,15 @@ int hosted_lockdep_depth(void);
  */
 int hosted_lockdep_check_released(const char *where);
 
+/* ---- Scheduling points ---- */
+
+/*
+ * Called at each cond_resched(), where the kernel may run other work for a
+ * while: a test sets it to make something happen there (a flag another
+ * thread would set, say). NULL: nothing happens.
+ */
+extern void (*hosted_resched_hook)(void);
+
 /* ---- Arena (hosted/arena.c) ---- */
 
 /**
