@@ -860,6 +860,26 @@ static void mgc_test_links(struct kunit *test)
 }
 
 /*
+ * A heap torn down with links in place (the process exits): a link held in
+ * an object of a span torn down before its target's is forgotten without
+ * touching the holder's span again (KASAN, or the hosted build's ASan,
+ * would see it).
+ */
+static void mgc_test_links_at_destroy(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 holder[2], target;
+
+	/* Spans of a smaller class are torn down first. */
+	mheap_test_alloc(test, h, GCHEAP_SPANCLASS(2, 0), 2, holder);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 1, &target);
+	KUNIT_ASSERT_EQ(test, mgc_test_link(h, holder[0], target, 0), 0);
+	KUNIT_ASSERT_EQ(test, mgc_test_link(h, holder[1], target, 0), 0);
+	/* The case's exit tears the heap down. */
+	KUNIT_EXPECT_EQ(test, mgc_test_nlinks(h), 2U);
+}
+
+/*
  * Many links: the index by address grows, freeing a holder forgets exactly
  * its links, and removal finds each.
  */
@@ -1137,6 +1157,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_cleanups),
 	KUNIT_CASE(mgc_test_links),
 	KUNIT_CASE(mgc_test_links_many),
+	KUNIT_CASE(mgc_test_links_at_destroy),
 	KUNIT_CASE(mgc_test_specials_unused_slots),
 	KUNIT_CASE(mgc_test_profile),
 	KUNIT_CASE(mgc_test_soft_limit),

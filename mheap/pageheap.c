@@ -508,41 +508,57 @@ out:
 	return ret;
 }
 
-static void mheap_destroy_list(struct mheap *h, struct list_head *head)
+/* Free the spans of @head, or only their specials if !@spans. */
+static void mheap_destroy_list(struct mheap *h, struct list_head *head,
+			       bool spans)
 {
 	struct mspan *s, *tmp;
 
 	list_for_each_entry_safe(s, tmp, head, list) {
-		list_del(&s->list);
 		mgc_special_free_span(h, s);
+		if (!spans)
+			continue;
+		list_del(&s->list);
 		mspan_destroy(s);
 	}
+}
+
+/* Every span that may carry specials: those in use, and those retired. */
+static void mheap_destroy_used(struct mheap *h, bool spans)
+{
+	unsigned int i;
+
+	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
+		mheap_destroy_list(h, &h->central[i].partial, spans);
+		mheap_destroy_list(h, &h->central[i].full, spans);
+		mheap_destroy_list(h, &h->central[i].empty, spans);
+		mheap_destroy_list(h, &h->central[i].cached, spans);
+		mheap_destroy_list(h, &h->central[i].unswept, spans);
+	}
+	mheap_destroy_list(h, &h->large, spans);
+	mheap_destroy_list(h, &h->large_unswept, spans);
+	mheap_destroy_list(h, &h->deferred, spans);
+	mheap_destroy_list(h, &h->retired, spans);
 }
 
 /**
  * mheap_destroy() - free every span, the span map and the arena's pages
  * @h: the heap, no longer reachable by anyone else
+ *
+ * All specials go before any span: a link names the span of the object
+ * holding it (mgc_special.holder), which may be on another list.
  */
 void mheap_destroy(struct mheap *h)
 {
 	unsigned long c;
 	unsigned int i;
 
-	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
-		mheap_destroy_list(h, &h->central[i].partial);
-		mheap_destroy_list(h, &h->central[i].full);
-		mheap_destroy_list(h, &h->central[i].empty);
-		mheap_destroy_list(h, &h->central[i].cached);
-		mheap_destroy_list(h, &h->central[i].unswept);
-	}
-	mheap_destroy_list(h, &h->large);
-	mheap_destroy_list(h, &h->large_unswept);
-	mheap_destroy_list(h, &h->deferred);
-	mheap_destroy_list(h, &h->retired);
+	mheap_destroy_used(h, false);
+	mheap_destroy_used(h, true);
 	mgc_destroy(h);
 	for (i = 0; i < MHEAP_FREE_LISTS; i++)
-		mheap_destroy_list(h, &h->free[i]);
-	mheap_destroy_list(h, &h->free_large);
+		mheap_destroy_list(h, &h->free[i], true);
+	mheap_destroy_list(h, &h->free_large, true);
 	mheap_released_destroy(h);
 	if (h->spanmap) {
 		for (c = 0; c < h->nchunks; c++)
