@@ -260,8 +260,9 @@ void *gcheap_realloc(void *ptr, size_t size);
  * EPERM in a forked child.
  *
  * An object freed by another thread than the one that allocated it, while
- * that thread still allocates from the object's span, is not freed at once
- * but by the first collection that finds it unreachable: the kernel cannot
+ * that thread still allocates from the object's span, loses its finalizer,
+ * cleanups and the disappearing links it holds at once, but its memory is
+ * freed by the first collection that finds it unreachable: the kernel cannot
  * tell it from a slot that thread has not handed out yet, and freeing such
  * a slot (a double free) must not free the object put there next.
  */

@@ -260,10 +260,15 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		/*
 		 * Handed out to a cache; only the cache knows if it used it.
 		 * From the cache, settled at uncache; from anyone else, left
-		 * to the collector (see struct gcheap_free).
+		 * to the collector (see struct gcheap_free), but what was set
+		 * on the object goes now, as a free's would: a finalizer set
+		 * after this free, on whatever the cache puts there, stays.
 		 */
-		if (!(f->flags & GCHEAP_FREE_CACHED))
+		if (!(f->flags & GCHEAP_FREE_CACHED)) {
+			mgc_special_free_object(h, s, off);
+			mgc_links_free_holder(h, s, f->addr, s->elemsize);
 			goto out;
+		}
 		if (__test_and_set_bit(idx, s->cachefreed)) {
 			ret = -EALREADY;
 		} else {

@@ -224,6 +224,33 @@ TEST(free_removes)
 	EXPECT_EQ(0, ran);
 }
 
+static void *free_hidden(void *arg)
+{
+	errno = 0;
+	gcheap_free(gh_unhide(*(uintptr_t *)arg));
+	return (void *)(intptr_t)errno;
+}
+
+/*
+ * Freed by another thread while the allocating thread's cache still holds
+ * the span: the memory waits for a collection, the finalizer goes at once.
+ */
+TEST(free_from_other_thread_removes)
+{
+	pthread_t t;
+	void *err;
+
+	manual();
+	ASSERT_EQ(0, make_finalizable(1, finalizer));
+	ASSERT_EQ(0, pthread_create(&t, NULL, free_hidden, &hidden[0]));
+	ASSERT_EQ(0, pthread_join(t, &err));
+	EXPECT_EQ(0, (intptr_t)err);
+	ASSERT_EQ(0, collect());
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(0, gcheap_run_finalizers());
+	EXPECT_EQ(0, ran);
+}
+
 /*
  * Collections until @n finalizers ran (at most @rounds, each followed by
  * up to 2 s for the library's thread). Return: collections made.

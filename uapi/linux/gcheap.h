@@ -306,11 +306,12 @@ struct gcheap_alloc {
  * given back (a second free gets EALREADY; a slot that turns out never
  * used is counted in gcheap_stats.bad_frees), and the slot is reusable
  * from then on. Without it (another thread freeing an object the
- * allocating thread's cache still holds the span of), nothing changes and
- * 0 is returned: the object is freed by the first collection that finds
- * it unreachable. Settling such a free at the span's return instead would
- * let a double free of a slot not handed out yet free the object the cache
- * puts there next, while it is in use.
+ * allocating thread's cache still holds the span of), 0 is returned and
+ * the object's finalizer, cleanups, profile record and the links it holds
+ * go, as with any free, but the slot stays: the object is freed by the
+ * first collection that finds it unreachable. Settling such a free at the
+ * span's return instead would let a double free of a slot not handed out
+ * yet free the object the cache puts there next, while it is in use.
  */
 struct gcheap_free {
 	__u32 size;
