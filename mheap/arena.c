@@ -451,11 +451,29 @@ static struct vm_area_struct *arena_vma(struct mheap *h)
 	return vma;
 }
 
+/*
+ * A write through the kernel's own mapping of the page, by another task's
+ * get_user_pages() (process_vm_writev(), /proc/pid/mem, a pinned buffer
+ * given back), sets no entry's bit: it marks the page dirty instead
+ * (set_page_dirty_lock() when the pages are let go). The page flag means
+ * nothing else for the heap's pages either, so it counts as a write too.
+ */
+static bool arena_page_written(pte_t v, bool clear)
+{
+	struct page *page = pte_page(v);
+
+	return clear ? TestClearPageDirty(page) : PageDirty(page);
+}
+
 static int arena_pte_clean(pte_t *pte, unsigned long addr, void *data)
 {
+	pte_t v = READ_ONCE(*pte);
+
 	/* Only a present entry's bit 6 is the dirty bit. */
-	if (pte_present(READ_ONCE(*pte)))
+	if (pte_present(v)) {
 		clear_bit(_PAGE_BIT_DIRTY, (unsigned long *)&pte->pte);
+		arena_page_written(v, true);
+	}
 	return 0;
 }
 
@@ -471,7 +489,8 @@ static int arena_pte_dirty(pte_t *pte, unsigned long addr, void *data)
 	u64 i = (addr - w->base) >> PAGE_SHIFT;
 	pte_t v = READ_ONCE(*pte);
 
-	if (i < w->nbits && pte_present(v) && pte_dirty(v))
+	if (i < w->nbits && pte_present(v) &&
+	    (pte_dirty(v) || arena_page_written(v, false)))
 		__set_bit(i, w->bits);
 	return 0;
 }
@@ -480,9 +499,15 @@ static int arena_pte_take(pte_t *pte, unsigned long addr, void *data)
 {
 	struct arena_dirty_walk *w = data;
 	u64 i = (addr - w->base) >> PAGE_SHIFT;
+	pte_t v = READ_ONCE(*pte);
+	bool written;
 
-	if (i < w->nbits && pte_present(READ_ONCE(*pte)) &&
-	    test_and_clear_bit(_PAGE_BIT_DIRTY, (unsigned long *)&pte->pte))
+	if (i >= w->nbits || !pte_present(v))
+		return 0;
+	/* Both, each read and cleared at once: neither may stay set. */
+	written = test_and_clear_bit(_PAGE_BIT_DIRTY,
+				     (unsigned long *)&pte->pte);
+	if (arena_page_written(v, true) || written)
 		__set_bit(i, w->bits);
 	return 0;
 }

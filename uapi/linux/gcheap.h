@@ -546,7 +546,9 @@ struct gcheap_roots {
  * allocate-black). The first call marks from the roots and returns with
  * GCHEAP_GC_MARKING; a kernel worker and the program's refills (assists
  * in proportion to what they allocate) then mark the heap, and the kernel
- * records which arena pages the program writes (the CPU's dirty bits).
+ * records which arena pages the program writes (the CPU's dirty bits, and
+ * the pages' dirty flags, which writes through get_user_pages() set:
+ * process_vm_writev(), /proc/pid/mem).
  * Past the heap's goal, refills mark more, as Go's assists do; when the
  * work is done, or the heap passes the goal by a quarter of its growth
  * and at least 4 MiB (Go's hard goal), refills say GCHEAP_GC_DUE again;
