@@ -1096,15 +1096,21 @@ static void *final_thread(void *unused)
 	(void)unused;
 	gch_thread_register();
 	for (;;) {
+		/*
+		 * Nothing of what ran, or of what the thread started with,
+		 * stays as a root while it waits: a scratch register (an SIMD
+		 * one, which no code here touches) keeps its value for as
+		 * long as the thread is blocked, and every collection reads
+		 * it in the stop signal's frame.
+		 */
+		gch_clear_stack();
+		GCH_SCRUB_REGISTERS();
 		n = gcheap_sys_read_final(recs, FINAL_BATCH, true);
 		if (n == -EINTR)
 			continue;
 		if (n < 0)
 			return NULL;
 		final_run(recs, n);
-		/* Nothing of what ran stays, while the thread waits, as a root. */
-		gch_clear_stack();
-		GCH_SCRUB_REGISTERS();
 	}
 }
 
