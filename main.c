@@ -192,6 +192,11 @@ static int gcheap_ioctl_api(struct gcheap_ucmd *ucmd)
 	if (a->flags || a->__reserved)
 		return -EINVAL;
 	mheap_op_api(&ucmd->heap->mh, a);
+	/* Unmapped since: the heap has no arena any more. */
+	if (gcheap_arena_ready(ucmd->heap)) {
+		a->arena_base = 0;
+		a->arena_size = 0;
+	}
 	a->arena_max = gcheap_arena_max();
 	return gcheap_ucmd_respond(ucmd, sizeof(*a));
 }

@@ -825,11 +825,16 @@ TEST_F(heap, lookup_errors)
 				    &l));
 }
 
-/* After munmap the heap has no arena any more. */
+/*
+ * After munmap the heap has no arena any more, and API says so; it gets no
+ * other (EBUSY): a new heap is a new open().
+ */
 TEST_F(heap, ioctls_after_munmap)
 {
 	struct gcheap_alloc a;
 	struct gcheap_refill r;
+	struct gcheap_api api;
+	void *again = NULL;
 
 	ASSERT_EQ(0, munmap(self->arena, ARENA_SIZE));
 	self->arena = NULL;
@@ -837,6 +842,10 @@ TEST_F(heap, ioctls_after_munmap)
 	EXPECT_EQ(ENXIO, gh_refill(self->fd, GCHEAP_SPANCLASS(1, 0), 0, NULL,
 				   0, &r));
 	expect_enxio_specials(_metadata, self->fd, "after munmap");
+	ASSERT_EQ(0, gh_api(self->fd, &api));
+	EXPECT_EQ(0, api.arena_base);
+	EXPECT_EQ(0, api.arena_size);
+	EXPECT_EQ(EBUSY, gh_map(self->fd, ARENA_SIZE, &again));
 }
 
 TEST_HARNESS_MAIN

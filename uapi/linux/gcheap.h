@@ -46,7 +46,9 @@
  * EALREADY   (FREE) the address is the base of a free slot: a double free,
  *            or a slot never handed out.
  *
- * mmap() errors: EPERM (foreign mm), EBUSY (the heap already has an arena),
+ * mmap() errors: EPERM (foreign mm), EBUSY (the heap has an arena, or had
+ * one: a heap gets one arena in its life; after munmap() of it, open
+ * /dev/gcheap again for a new heap),
  * EINVAL (not MAP_SHARED, non-zero offset, a length that is not a multiple
  * of GCHEAP_PAGE_SIZE, or a MAP_FIXED address not aligned to it),
  * EFBIG (longer than gcheap_api.arena_max). Without MAP_FIXED the kernel
@@ -143,8 +145,10 @@ enum {
  * @__reserved: must be 0
  * @features: out: GCHEAP_FEATURE_* bits the module supports
  * @arena_max: out: the longest arena mmap() accepts, in bytes
- * @arena_base: out: start of this heap's arena, 0 if not mapped yet
- * @arena_size: out: length of this heap's arena, 0 if not mapped yet
+ * @arena_base: out: start of this heap's arena, 0 if not mapped yet or
+ *	unmapped since
+ * @arena_size: out: length of this heap's arena, 0 if not mapped yet or
+ *	unmapped since
  * @page_size: out: heap page size (GCHEAP_PAGE_SIZE)
  * @max_small_size: out: largest size served by size classes
  * @num_size_classes: out: number of size classes, class 0 included
