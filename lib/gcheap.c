@@ -715,6 +715,9 @@ GCHEAP_EXPORT int gcheap_init_opts(const struct gcheap_options *opts)
 		err = EBUSY;
 	}
 	pthread_mutex_unlock(&gch_heap.opts_lock);
+	/* A set-up that failed says why, as every call does after it. */
+	if (err)
+		err = gch_heap_setup() ?: EBUSY;
 	if (err) {
 		errno = err;
 		return -1;

@@ -185,10 +185,12 @@ int gcheap_init(void);
  * typically first thing in main().
  *
  * Return: 0 on success, -1 with errno set: EBUSY if the heap was already set
- * up (by an allocation, or another gcheap_init*() call), EINVAL if
- * @opts->size is smaller than the first version of the struct, E2BIG if it
- * is larger than this library's struct and the extra bytes are not zero,
- * otherwise as gcheap_init().
+ * up (by an allocation, or another gcheap_init*() call), the errno of that
+ * set-up if it failed (a failed set-up is final, see gcheap_init()), EINVAL
+ * if @opts->size is smaller than the first version of the struct, E2BIG if
+ * it is larger than this library's struct and the extra bytes are not zero
+ * (these two are found before any set-up, and are not final), otherwise as
+ * gcheap_init().
  */
 int gcheap_init_opts(const struct gcheap_options *opts);
 

@@ -458,8 +458,16 @@ TEST(same_signals)
 		.sig_suspend = SIGUSR1,
 		.sig_resume = SIGUSR1,
 	};
+	struct gcheap_options valid = { .size = sizeof(valid) };
 
 	EXPECT_EQ(-1, gcheap_init_opts(&o));
+	EXPECT_EQ(EINVAL, errno);
+	/* The failed set-up is final: a later call says why, not EBUSY. */
+	errno = 0;
+	EXPECT_EQ(-1, gcheap_init_opts(&valid));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(NULL, gcheap_malloc(16));
 	EXPECT_EQ(EINVAL, errno);
 }
 
