@@ -30,7 +30,9 @@
  *      sigsuspend() until resume_seq != seq.
  *   C: wait for one post per signal sent; send again, a moment later, to
  *      the threads that refused; then flush caches, collect,
- *      resume_seq++ (release), tgkill(T, sig_resume) for each stopped T.
+ *      resume_seq++ (release), T.resume_req = 1, tgkill(T, sig_resume) for
+ *      each stopped T.
+ *   T (resume handler): resume_req was 1? No: not ours, chain.
  *
  * sem_post() and sem_wait() order the handler's writes (the saved context,
  * the cache as the thread left it) before the collector's reads, and the
@@ -313,13 +315,15 @@ out:
 /*
  * The resume signal's handler. Ours only end the sigsuspend() above (or,
  * if the thread saw resume_seq move first, arrive after it and need
- * nothing); anyone else's goes on to the old handler.
+ * nothing); anyone else's goes on to the old handler. Ours are told by
+ * tc.resume_req, not by the sender: the program's own raise() or
+ * pthread_kill() comes from this process with SI_TKILL too.
  */
 static void gc_resume_handler(int sig, siginfo_t *si, void *ctx)
 {
 	int saved_errno = errno;
 
-	if (si->si_code != SI_TKILL || si->si_pid != getpid())
+	if (!__atomic_exchange_n(&gch_tc.resume_req, 0, __ATOMIC_ACQ_REL))
 		gc_chain(sig, si, ctx, &world.old_resume);
 	errno = saved_errno;
 }
@@ -678,8 +682,11 @@ static void gc_start_world(unsigned int n)
 
 	__atomic_add_fetch(&world.resume_seq, 1, __ATOMIC_RELEASE);
 	/* A thread cannot vanish while stopped: nothing to do on failure. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		__atomic_store_n(&world.stopped[i]->resume_req, 1,
+				 __ATOMIC_RELEASE);
 		gc_tgkill(world.stopped[i]->tid, world.sig_resume);
+	}
 }
 
 /*

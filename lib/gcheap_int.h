@@ -178,6 +178,7 @@ enum {
  *	the main thread's static TLS on the heap)
  * @stop_req: set by the collector before it sends the stop signal; the
  *	handler clears it (a stop signal without it is someone else's)
+ * @resume_req: the same for the resume signal
  * @ack: TC_ACK_*, written by the handler before it posts gc_world.ack
  * @sp: stack pointer of the stopped thread, in its signal handler: the
  *	saved context of the interrupted code lies above it
@@ -208,6 +209,7 @@ struct tc {
 	unsigned int ntls;
 	struct gcheap_range tls[TC_MAX_TLS];
 	int stop_req;
+	int resume_req;
 	int ack;
 	uintptr_t sp;
 	uintptr_t alt_lo;

@@ -356,7 +356,13 @@ TEST(threads_leave_when_they_exit)
 
 /* ---------------- signals ---------------- */
 
-static volatile int usr1_count, pwr_count;
+static volatile int usr1_count, pwr_count, xcpu_count;
+
+static void on_xcpu(int sig)
+{
+	(void)sig;
+	xcpu_count++;
+}
 
 static void on_usr1(int sig)
 {
@@ -397,14 +403,23 @@ TEST(program_signal_handlers)
 	unsigned int i;
 	pthread_t tid;
 
-	/* A SIGPWR handler of the program's own, installed first. */
+	/* SIGPWR and SIGXCPU handlers of the program's own, installed first. */
 	ASSERT_EQ(0, sigaction(SIGPWR, &sa, NULL));
+	signal(SIGXCPU, on_xcpu);
 	signal(SIGUSR1, on_usr1);
 	ASSERT_EQ(0, gcheap_init());
 
-	/* A SIGPWR that is not the library's still reaches it. */
+	/*
+	 * Stop and resume signals that are not the library's still reach
+	 * them, however sent: from this process too, as the library's are.
+	 */
 	ASSERT_EQ(0, syscall(SYS_tgkill, getpid(), gettid(), SIGPWR));
-	EXPECT_EQ(1, pwr_count);
+	ASSERT_EQ(0, raise(SIGPWR));
+	EXPECT_EQ(2, pwr_count);
+	ASSERT_EQ(0, raise(SIGXCPU));
+	ASSERT_EQ(0, pthread_kill(pthread_self(), SIGXCPU));
+	ASSERT_EQ(0, kill(getpid(), SIGXCPU));
+	EXPECT_EQ(3, xcpu_count);
 
 	/* SIGUSR1 keeps arriving at its handler while collections run. */
 	ASSERT_EQ(0, pthread_create(&tid, NULL, pinger_thread, &p));
@@ -417,7 +432,11 @@ TEST(program_signal_handlers)
 	/* Signals of one kind may merge while pending, never vanish all. */
 	EXPECT_LT(0, usr1_count);
 	EXPECT_LE(usr1_count, p.sent);
-	EXPECT_EQ(1, pwr_count);
+	/* The library's own, to the pinger, went to no handler of ours. */
+	EXPECT_EQ(2, pwr_count);
+	EXPECT_EQ(3, xcpu_count);
+	ASSERT_EQ(0, raise(SIGXCPU));
+	EXPECT_EQ(4, xcpu_count);
 }
 
 TEST(other_signals)
