@@ -443,16 +443,46 @@ static struct tc_span *tc_find(uintptr_t addr, unsigned int *idx)
 /* ================ Set-up ================ */
 
 /*
+ * Held by the set-up for its whole length, and by fork() (the atfork
+ * handlers below): a child is never forked half-way through a set-up,
+ * which it would inherit in pieces, with locks of libc that the setting-up
+ * thread held (backtrace()'s) and that nobody releases in the child.
+ */
+static pthread_mutex_t heap_setup_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void heap_atfork_prepare(void)
+{
+	pthread_mutex_lock(&heap_setup_lock);
+}
+
+static void heap_atfork_parent(void)
+{
+	pthread_mutex_unlock(&heap_setup_lock);
+}
+
+/*
  * A child forked after set-up has no arena (the mapping is not inherited)
- * and the kernel refuses its ioctls. Its copy of the forking thread's cache
- * still points into the parent's arena: wipe it, so the fast path goes to the
- * slow path, which reports EPERM, instead of handing out unmapped memory.
+ * and the kernel refuses its ioctls: once a set-up has started, the child
+ * gets EPERM, and never runs one of its own (glibc runs a pthread_once()
+ * that the fork found unfinished again in the child). Its copy of the
+ * forking thread's cache still points into the parent's arena: wipe it, so
+ * the fast path goes to the slow path, which reports EPERM, instead of
+ * handing out unmapped memory.
  */
 static void heap_atfork_child(void)
 {
-	if (__atomic_load_n(&gch_heap.ready, __ATOMIC_RELAXED))
+	pthread_mutex_init(&heap_setup_lock, NULL);
+	if (gch_heap.opts_state == HEAP_OPTS_TAKEN)
 		gch_heap.dead = EPERM;
 	memset(&gch_tc, 0, sizeof(gch_tc));
+}
+
+/* Before main(), so that no fork() can come before the handlers. */
+__attribute__((constructor)) static void heap_atfork_register(void)
+{
+	/* Without them, a fork() during the set-up is the program's risk. */
+	pthread_atfork(heap_atfork_prepare, heap_atfork_parent,
+		       heap_atfork_child);
 }
 
 /* Parse a size of the environment: bytes with an optional K, M, G or T suffix. */
@@ -626,9 +656,6 @@ static int heap_init(const struct gcheap_options *opts)
 	err = pthread_key_create(&gch_heap.key, tc_thread_exit);
 	if (err)
 		return err;
-	err = pthread_atfork(NULL, NULL, heap_atfork_child);
-	if (err)
-		return err;
 	gch_prof_init();
 	return gch_gc_init(opts);
 }
@@ -638,6 +665,10 @@ static void heap_init_once(void)
 	struct gcheap_options opts = { .size = sizeof(opts) };
 	int err;
 
+	/* A child whose parent had started one: see heap_atfork_child(). */
+	if (gch_heap.dead)
+		return;
+	pthread_mutex_lock(&heap_setup_lock);
 	pthread_mutex_lock(&gch_heap.opts_lock);
 	if (gch_heap.opts_state == HEAP_OPTS_SET)
 		opts = gch_heap.opts;
@@ -645,11 +676,11 @@ static void heap_init_once(void)
 	pthread_mutex_unlock(&gch_heap.opts_lock);
 
 	err = heap_init(&opts);
-	if (err) {
+	if (err)
 		gch_heap.init_error = err;
-		return;
-	}
-	__atomic_store_n(&gch_heap.ready, 1, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&gch_heap.ready, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&heap_setup_lock);
 }
 
 /* Set the heap up if needed. Returns 0 or the errno every call reports. */

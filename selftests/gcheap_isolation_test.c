@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -334,6 +335,75 @@ TEST(lib_fork_before_setup)
 
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* A grandchild: a heap of its own (forked before the set-up) or EPERM. */
+static int setup_race_grandchild(void)
+{
+	char *p;
+
+	/* A child stuck on a lock the fork copied held: killed, it fails. */
+	alarm(30);
+	errno = 0;
+	p = gcheap_malloc(8);
+	if (p)
+		return gcheap_base(p) == p ? 0 : 2;
+	return errno == EPERM ? 0 : 3;
+}
+
+static void *setup_race_init(void *unused)
+{
+	(void)unused;
+	return (void *)(intptr_t)gcheap_init();
+}
+
+/* One process: a thread sets the heap up while the main thread forks. */
+static int setup_race(void *unused)
+{
+	pid_t kids[4];
+	unsigned int i;
+	int status, ret = 0;
+	pthread_t t;
+	void *res;
+
+	(void)unused;
+	if (pthread_create(&t, NULL, setup_race_init, NULL))
+		return 10;
+	for (i = 0; i < 4; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0)
+			_exit(setup_race_grandchild());
+	}
+	for (i = 0; i < 4; i++) {
+		if (kids[i] < 0 || waitpid(kids[i], &status, 0) != kids[i])
+			return 11;
+		if (!WIFEXITED(status))
+			ret = 12;
+		else if (WEXITSTATUS(status) && !ret)
+			ret = WEXITSTATUS(status);
+	}
+	if (pthread_join(t, &res) || res)
+		return 13;
+	return ret;
+}
+
+/*
+ * fork() while another thread sets the heap up: the child never inherits
+ * a set-up half-made (a hang on a lock the fork copied held, EBADF from
+ * the parent's fd): it gets EPERM, or, forked before, a heap of its own.
+ */
+TEST(lib_fork_during_setup)
+{
+	unsigned int round;
+	int status;
+
+	for (round = 0; round < 40; round++) {
+		status = gh_in_child(setup_race, NULL);
+		ASSERT_TRUE(WIFEXITED(status)) TH_LOG("round %u", round);
+		ASSERT_EQ(0, WEXITSTATUS(status))
+			TH_LOG("round %u: check %d failed", round,
+			       WEXITSTATUS(status));
+	}
 }
 
 /* ================ The arena mapping ================ */
