@@ -472,7 +472,10 @@ gcheap_weak_t *gcheap_weak_make(void *obj);
  * @w: from gcheap_weak_make()
  *
  * Return: the object, now held strongly by the caller, or NULL once a
- * collection found it unreachable.
+ * collection found it unreachable. An object freed explicitly with
+ * gcheap_free() is not cleared (its link goes with it, see
+ * gcheap_register_disappearing_link()): its address stays, and may name
+ * whatever is allocated there next; do not free what weak pointers name.
  */
 void *gcheap_weak_get(gcheap_weak_t *w);
 
