@@ -271,6 +271,25 @@ static void gc_chain(int sig, siginfo_t *si, void *ctx,
 }
 
 /*
+ * Where a thread whose stack pointer @sp lies outside its stack [@lo, @hi)
+ * runs: its sigaltstack, if a handler on it runs now ([*@alt_lo,
+ * *@alt_hi), scanned from @sp), else 0, 0. Async-signal-safe.
+ */
+static void gc_alt_stack(uintptr_t sp, uintptr_t lo, uintptr_t hi,
+			 uintptr_t *alt_lo, uintptr_t *alt_hi)
+{
+	stack_t ss;
+
+	*alt_lo = 0;
+	*alt_hi = 0;
+	if ((sp < lo || sp >= hi) && !sigaltstack(NULL, &ss) &&
+	    (ss.ss_flags & SS_ONSTACK)) {
+		*alt_lo = (uintptr_t)ss.ss_sp;
+		*alt_hi = (uintptr_t)ss.ss_sp + ss.ss_size;
+	}
+}
+
+/*
  * The stop signal's handler; see the protocol at the top of the file. Only
  * async-signal-safe calls (sem_post(), sigsuspend(), sigaltstack()).
  */
@@ -282,7 +301,6 @@ static void gc_suspend_handler(int sig, siginfo_t *si, void *ctx)
 	uint64_t seq;
 	/* Below the signal frame, which holds the interrupted context. */
 	uintptr_t sp = (uintptr_t)&seq;
-	stack_t ss;
 
 	if (!__atomic_exchange_n(&c->stop_req, 0, __ATOMIC_ACQ_REL)) {
 		gc_chain(sig, si, ctx, &world.old_suspend);
@@ -295,13 +313,7 @@ static void gc_suspend_handler(int sig, siginfo_t *si, void *ctx)
 	}
 	c->regs = uc->uc_mcontext;
 	c->sp = sp;
-	c->alt_lo = 0;
-	c->alt_hi = 0;
-	if ((sp < c->stack_lo || sp >= c->stack_hi) &&
-	    !sigaltstack(NULL, &ss) && (ss.ss_flags & SS_ONSTACK)) {
-		c->alt_lo = (uintptr_t)ss.ss_sp;
-		c->alt_hi = (uintptr_t)ss.ss_sp + ss.ss_size;
-	}
+	gc_alt_stack(sp, c->stack_lo, c->stack_hi, &c->alt_lo, &c->alt_hi);
 	/* Read before the ack: the collector may resume right after it. */
 	seq = __atomic_load_n(&world.resume_seq, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&c->ack, TC_ACK_STOPPED, __ATOMIC_RELEASE);
@@ -1020,6 +1032,8 @@ static __attribute__((noinline)) int gc_collect(unsigned int flags,
 	memset(&uc, 0, sizeof(uc));
 	gc_save_context(&uc);
 	v.sp = gc_current_sp();
+	/* Collecting from a handler on its sigaltstack: that is scanned too. */
+	gc_alt_stack(v.sp, v.stack_lo, v.stack_hi, &v.alt_lo, &v.alt_hi);
 	v.regs = &uc.uc_mcontext;
 	v.regs_len = sizeof(uc.uc_mcontext);
 	r = world.roots;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
@@ -437,6 +438,58 @@ TEST(program_signal_handlers)
 	EXPECT_EQ(3, xcpu_count);
 	ASSERT_EQ(0, raise(SIGXCPU));
 	EXPECT_EQ(4, xcpu_count);
+}
+
+/* What a handler on the sigaltstack found: objects freed or overwritten. */
+static volatile int alt_bad, alt_ran;
+
+/*
+ * Its 32 objects are held only in this frame, on the sigaltstack (memory
+ * no collection scans otherwise), through a collection it runs itself and
+ * the allocations that reuse what the collection freed.
+ */
+static void on_usr2_alt(int sig)
+{
+	uint64_t *volatile keep[32];
+	unsigned int i;
+
+	(void)sig;
+	for (i = 0; i < 32; i++) {
+		keep[i] = gcheap_malloc(64);
+		if (!keep[i])
+			return;
+		gh_fill(keep[i], 64, 500 + i);
+	}
+	if (gcheap_gc())
+		return;
+	for (i = 0; i < 4096; i++) {
+		uint64_t *q = gcheap_malloc(64);
+
+		if (q)
+			memset(q, 0xee, 64);
+	}
+	for (i = 0; i < 32; i++)
+		if (gcheap_base(keep[i]) != keep[i] ||
+		    !gh_check(keep[i], 64, 500 + i))
+			alt_bad++;
+	alt_ran = 1;
+}
+
+TEST(collect_on_sigaltstack)
+{
+	struct sigaction sa = { .sa_handler = on_usr2_alt,
+				.sa_flags = SA_ONSTACK };
+	stack_t ss = { .ss_size = 1 << 20 };
+
+	ss.ss_sp = mmap(NULL, ss.ss_size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ss.ss_sp);
+	ASSERT_EQ(0, sigaltstack(&ss, NULL));
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	ASSERT_EQ(0, gcheap_init());
+	ASSERT_EQ(0, raise(SIGUSR2));
+	EXPECT_EQ(1, alt_ran);
+	EXPECT_EQ(0, alt_bad);
 }
 
 TEST(other_signals)
