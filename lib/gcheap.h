@@ -561,8 +561,9 @@ int gcheap_write_heap_profile(FILE *f);
  * tools/gcheap-dump reads dumps. Sets the heap up if needed.
  *
  * Return: 0, or -1 with errno set: ENOSPC (@buf NULL or short: *@len says
- * what is needed), EFAULT, EINVAL (@len NULL), ENOMEM, EPERM in a forked
- * child, the errno of a failed setup.
+ * what is needed), EFAULT, EINVAL (@len NULL), ENOMEM, EBUSY (other threads
+ * wrote pointers faster than a dump could be taken: try again), EPERM in a
+ * forked child, the errno of a failed setup.
  */
 int gcheap_dump_heap(void *buf, size_t *len);
 

@@ -7,7 +7,11 @@
  *
  * A dump is made in two passes under mheap.lock: one measures it, the
  * other writes it into a buffer of that size, so the caller learns what a
- * short buffer lacks and never gets half a dump.
+ * short buffer lacks and never gets half a dump. The lock keeps the spans
+ * still, not the words of the objects, which the program may write
+ * meanwhile: the writing pass counts an object's pointers again, fills no
+ * more than it counted, and never writes past the buffer (a dump that
+ * grew past it is -ENOSPC, to be taken again).
  */
 #include <linux/kernel.h>
 #include <linux/bitmap.h>
@@ -18,11 +22,16 @@
 #include <linux/string.h>
 #include "mgc.h"
 
-/* Where the dump goes; @buf NULL: only measure. */
+/*
+ * Where the dump goes; @buf NULL: only measure. @overflow: a record did
+ * not fit in @cap bytes; @len goes on counting what the dump needs.
+ */
 struct dump_out {
 	u8 *buf;
+	size_t cap;
 	size_t len;
 	u64 nrecords;
+	bool overflow;
 };
 
 /* Room for a record of @payload bytes: its payload, zeroed, or NULL. */
@@ -32,7 +41,8 @@ static void *dump_record(struct dump_out *o, u32 kind, size_t payload)
 	struct gcheap_dump_record *r;
 
 	o->nrecords++;
-	if (!o->buf) {
+	if (!o->buf || len > o->cap - min(o->len, o->cap)) {
+		o->overflow |= !!o->buf;
 		o->len += len;
 		return NULL;
 	}
@@ -60,10 +70,11 @@ static u64 dump_target(struct mheap *h, u64 addr)
 }
 
 /*
- * The targets of the words of [@addr, @addr + @size) into @out (NULL:
- * only count them). Return: how many.
+ * The targets of the words of [@addr, @addr + @size) into @out, at most
+ * @max of them (@out NULL: only count them). Return: how many.
  */
-static u32 dump_pointers(struct mheap *h, u64 addr, u64 size, u64 *out)
+static u32 dump_pointers(struct mheap *h, u64 addr, u64 size, u64 *out,
+			 u32 max)
 {
 	u64 off = addr - h->arena_base, end = off + size;
 	u32 n = 0;
@@ -78,8 +89,11 @@ static u32 dump_pointers(struct mheap *h, u64 addr, u64 size, u64 *out)
 
 			if (!t)
 				continue;
-			if (out)
+			if (out) {
+				if (n == max)
+					return n;
 				out[n] = t;
+			}
 			n++;
 		}
 		off = stop;
@@ -112,16 +126,17 @@ static void dump_span(struct dump_out *o, struct mheap *h, struct mspan *s)
 
 		if (!test_bit(i, s->allocbits))
 			continue;
-		n = noscan ? 0 : dump_pointers(h, addr, size, NULL);
+		n = noscan ? 0 : dump_pointers(h, addr, size, NULL, 0);
 		ob = dump_record(o, GCHEAP_DUMP_OBJECT, sizeof(*ob) + n * 8ULL);
 		if (!ob)
 			continue;
 		ob->addr = addr;
 		ob->size = size;
 		ob->spanclass = s->spanclass;
-		ob->nptrs = n;
+		/* Words the program cleared since leave zeroed slots. */
 		if (n)
-			dump_pointers(h, addr, size, (u64 *)(ob + 1));
+			n = dump_pointers(h, addr, size, (u64 *)(ob + 1), n);
+		ob->nptrs = n;
 	}
 	for (x = s->specials; x; x = x->next) {
 		struct gcheap_dump_special *d;
@@ -152,9 +167,13 @@ static void dump_all(struct dump_out *o, struct mheap *h,
 	struct gcheap_dump_header *hd;
 	unsigned int i;
 
-	hd = o->buf ? (struct gcheap_dump_header *)o->buf : NULL;
+	hd = o->buf && o->cap >= sizeof(*hd) ?
+	     (struct gcheap_dump_header *)o->buf : NULL;
 	o->len = sizeof(*hd);
 	o->nrecords = 0;
+	o->overflow = o->buf && !hd;
+	if (hd)
+		memset(hd, 0, sizeof(*hd));
 	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++) {
 		struct mcentral *c = &h->central[i];
 
@@ -187,7 +206,7 @@ static void dump_all(struct dump_out *o, struct mheap *h,
 		ms->pause_total_ns = st->pause_total_ns;
 	}
 	dump_record(o, GCHEAP_DUMP_END, 0);
-	if (!hd)
+	if (!hd || o->overflow)
 		return;
 	memcpy(hd->magic, GCHEAP_DUMP_MAGIC, sizeof(hd->magic));
 	hd->version = GCHEAP_DUMP_VERSION;
@@ -204,8 +223,9 @@ static void dump_all(struct dump_out *o, struct mheap *h,
  * @cap: bytes at @buf
  * @len: out: bytes written, or those needed
  *
- * Return: 0; -ENOSPC if @buf is NULL or short (@len says what is needed);
- * -ENXIO without an arena.
+ * Return: 0; -ENOSPC if @buf is NULL or short, also if the dump grew past
+ * @cap while it was written (@len says what is needed); -ENXIO without an
+ * arena.
  */
 int mgc_dump(struct mheap *h, void *buf, size_t cap, size_t *len)
 {
@@ -226,8 +246,10 @@ int mgc_dump(struct mheap *h, void *buf, size_t cap, size_t *len)
 	if (!buf || cap < o.len)
 		goto out;
 	o.buf = buf;
+	o.cap = cap;
 	dump_all(&o, h, &st);
-	ret = 0;
+	*len = o.len;
+	ret = o.overflow ? -ENOSPC : 0;
 out:
 	mutex_unlock(&h->lock);
 	return ret;
@@ -252,7 +274,9 @@ int mgc_dump_alloc(struct mheap *h, size_t need, void **buf, size_t *len)
 	if (!need)
 		ret = mgc_dump(h, NULL, 0, &need);
 	for (tries = 0; ret == -ENOSPC && tries < MGC_DUMP_TRIES; tries++) {
-		*buf = kvmalloc(need, MHEAP_GFP);
+		/* Room for the pointers the program writes meanwhile. */
+		need += need / 8;
+		*buf = kvmalloc(need, MHEAP_GFP | __GFP_ZERO);
 		if (!*buf)
 			return -ENOMEM;
 		ret = mgc_dump(h, *buf, need, len);

@@ -8,7 +8,8 @@
  * large ones, each under its own call stack, from one thread and from four.
  * At the default rate the number of samples of small and of large objects
  * follows the bytes allocated; a rate of 0 samples nothing; the environment
- * sets the rate; bad input gets its documented errno.
+ * sets the rate; bad input gets its documented errno. A heap dump taken
+ * while another thread rewrites pointers is whole and exact.
  *
  * The harness forks each test, so each has a fresh heap.
  */
@@ -419,6 +420,84 @@ TEST(bad_input)
 	EXPECT_EQ(-1, gcheap_write_heap_profile(ro));
 	EXPECT_EQ(EIO, errno);
 	fclose(ro);
+}
+
+#define DUMP_OBJS	512
+#define DUMP_OBJ_SIZE	1024
+
+static void **dump_objs[DUMP_OBJS];
+static volatile int dump_stop;
+
+/* Fills the objects with pointers to each other, then with zeros, again. */
+static void *dump_mutator(void *unused)
+{
+	unsigned long round;
+	unsigned int i, k;
+
+	(void)unused;
+	for (round = 0; !dump_stop; round++)
+		for (i = 0; i < DUMP_OBJS; i++)
+			for (k = 0; k < DUMP_OBJ_SIZE / 8; k++)
+				dump_objs[i][k] = round & 1 ?
+					dump_objs[(i + k) % DUMP_OBJS] : NULL;
+	return NULL;
+}
+
+/*
+ * The kernel reads the objects' words, which the program may be writing,
+ * twice (to size a record, then to fill it): every dump must still end
+ * with its END record at exactly the length returned, hold the records
+ * its header counts, and nothing after them.
+ */
+TEST(dump_while_pointers_change)
+{
+	const size_t cap = 16 << 20;
+	unsigned int i, round, busy = 0;
+	char *buf = calloc(1, cap);
+	pthread_t t;
+
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < DUMP_OBJS; i++) {
+		dump_objs[i] = gcheap_malloc(DUMP_OBJ_SIZE);
+		ASSERT_NE(NULL, dump_objs[i]);
+	}
+	ASSERT_EQ(0, pthread_create(&t, NULL, dump_mutator, NULL));
+	for (round = 0; round < 60; round++) {
+		const struct gcheap_dump_header *hd = (void *)buf;
+		struct gcheap_dump_record rec;
+		uint64_t nrec = 0;
+		size_t len = cap, off = sizeof(*hd);
+
+		if (gcheap_dump_heap(buf, &len)) {
+			/* The program out-wrote every try: said, not wrong. */
+			ASSERT_EQ(EBUSY, errno);
+			busy++;
+			continue;
+		}
+		ASSERT_LE(sizeof(*hd), len);
+		ASSERT_EQ(0, memcmp(hd->magic, GCHEAP_DUMP_MAGIC, 8));
+		for (;;) {
+			ASSERT_LE(off + sizeof(rec), len) TH_LOG("round %u", round);
+			memcpy(&rec, buf + off, sizeof(rec));
+			ASSERT_LE(sizeof(rec), rec.len);
+			ASSERT_EQ(0, rec.len % 8);
+			ASSERT_LE(off + rec.len, len);
+			nrec++;
+			off += rec.len;
+			if (rec.kind == GCHEAP_DUMP_END)
+				break;
+		}
+		EXPECT_EQ(len, off) TH_LOG("round %u", round);
+		EXPECT_EQ(hd->nrecords, nrec) TH_LOG("round %u", round);
+		/* The caller's buffer past the dump is as it was. */
+		for (i = len; i < len + 4096 && i < cap; i++)
+			ASSERT_EQ(0, buf[i]) TH_LOG("round %u byte %u", round, i);
+		memset(buf, 0, len);
+	}
+	dump_stop = 1;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_GT(30, busy);
+	free(buf);
 }
 
 TEST_HARNESS_MAIN

@@ -809,9 +809,15 @@ struct gcheap_profile_count {
  *
  * Objects of spans cached by threads are those the heap counted when the
  * span was handed out (the library gives its thread's cache back first).
+ * The lock keeps the spans still, not the objects' words: an object whose
+ * pointers the program cleared while the dump was taken may have fewer
+ * than its record has room for (the slots after @nptrs are zero; step by
+ * gcheap_dump_record.len).
  *
  * Errors: EINVAL (flags), ENOSPC (@len too small: @len says what is
- * needed), EFAULT (@buf), ENOMEM, ENXIO (no arena yet).
+ * needed), EFAULT (@buf), ENOMEM, ENXIO (no arena yet), EBUSY (the program
+ * wrote pointers faster than a dump could be taken, four times over: try
+ * again).
  */
 struct gcheap_dump {
 	__u32 size;
