@@ -281,6 +281,16 @@ static noinline bool mark_make_room(struct mgc_gcw *g)
 	return false;
 }
 
+/* Put [@off, @off + @len) of the arena on @g's list of grey work. */
+static __always_inline void mark_push(struct mgc_gcw *g, u64 off, u64 len)
+{
+	if (unlikely(g->n == g->cap) && !mark_make_room(g))
+		return;
+	g->work[g->n].off = off;
+	g->work[g->n].len = len;
+	g->n++;
+}
+
 /*
  * The span the last pointer looked up fell in. Neighbouring objects point
  * into the same span far more often than not (a tree's nodes are allocated
@@ -347,11 +357,8 @@ found:
 	g->bytes += mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
 	if (s->spanclass & 1)	/* noscan */
 		return;
-	if (unlikely(g->n == g->cap) && !mark_make_room(g))
-		return;
-	g->work[g->n].off = c->lo + (u64)idx * s->elemsize;
-	g->work[g->n].len = mspan_is_large(s) ? mspan_bytes(s) : s->elemsize;
-	g->n++;
+	mark_push(g, c->lo + (u64)idx * s->elemsize,
+		  mspan_is_large(s) ? mspan_bytes(s) : s->elemsize);
 }
 
 /*
@@ -363,11 +370,7 @@ found:
  */
 static noinline void mark_scan_rest(struct mgc_gcw *g, u64 off, u64 len)
 {
-	if (g->n == g->cap && !mark_make_room(g))
-		return;
-	g->work[g->n].off = off;
-	g->work[g->n].len = len;
-	g->n++;
+	mark_push(g, off, len);
 }
 
 /*
