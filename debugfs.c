@@ -12,7 +12,6 @@
  * heap's lock, as GCHEAP_IOC_STATS reads them; debugfs makes a heap's
  * removal wait for readers of its files.
  */
-#include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -53,14 +52,6 @@ static u64 debugfs_last_pause(struct mheap *h)
 	return ns;
 }
 
-/* Go's GCCPUFraction, in thousandths: of the time of every online CPU. */
-static u64 debugfs_cpu_permille(const struct gcheap_stats *st)
-{
-	u64 cpu_time = st->age_ns * num_online_cpus();
-
-	return cpu_time ? st->gc_cpu_ns * 1000 / cpu_time : 0;
-}
-
 static int memstats_show(struct seq_file *m, void *unused)
 {
 	struct gcheap_heap_info *hi = m->private;
@@ -69,7 +60,7 @@ static int memstats_show(struct seq_file *m, void *unused)
 	u64 cpu_permille;
 
 	debugfs_stats(h, &st, NULL);
-	cpu_permille = debugfs_cpu_permille(&st);
+	cpu_permille = mgc_cpu_share(st.gc_cpu_ns, st.age_ns, 1000);
 	seq_printf(m, "Pid %d\nHeap %u\n", hi->pid, h->id);
 	seq_printf(m, "Alloc %llu\nTotalAlloc %llu\nSys %llu\n", st.heap_alloc,
 		   st.total_alloc, st.heap_sys);
@@ -127,7 +118,7 @@ static void summary_line(struct gcheap_heap_info *hi, void *arg)
 	seq_printf(m, "%d %u %llu %llu %llu %llu %llu %llu\n", hi->pid,
 		   hi->mh->id, st.heap_sys - st.heap_released, st.heap_alloc,
 		   live, st.num_gc, debugfs_last_pause(hi->mh),
-		   debugfs_cpu_permille(&st));
+		   mgc_cpu_share(st.gc_cpu_ns, st.age_ns, 1000));
 }
 
 /* A dump, made at open, so that reads see one snapshot. */

@@ -237,9 +237,7 @@ static void mgc_trace(struct mheap *h, const struct mgc_times *t,
 		      u64 before, u64 after, u64 marked, u64 goal)
 {
 	u64 since = t->start_mono - h->gc.created_ns;
-	u64 total = t->wall_ns[0] + t->wall_ns[1] + t->wall_ns[2];
 	u64 age = mgc_now_ns() - h->gc.created_ns;
-	u64 cpu_time = age * num_online_cpus();
 	char a[24], b[24], c[24];
 
 	mgc_fmt_ms(a, sizeof(a), t->wall_ns[0]);
@@ -253,11 +251,10 @@ static void mgc_trace(struct mheap *h, const struct mgc_times *t,
 	 */
 	pr_info("gcheap: gc %llu @%llu.%03llus %llu%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, %llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %u P\n",
 		h->gc.num_gc, since / 1000000000, since / 1000000 % 1000,
-		cpu_time ? h->gc.gc_cpu_ns * 100 / cpu_time : 0, a, b, c, a, b, c,
+		mgc_cpu_share(h->gc.gc_cpu_ns, age, 100), a, b, c, a, b, c,
 		before >> 20, after >> 20, marked >> 20,
 		goal == U64_MAX ? 0 : goal >> 20, h->gc.trace_stacks >> 20,
 		h->gc.trace_globals >> 20, num_online_cpus());
-	(void)total;
 }
 
 /*

@@ -8,6 +8,7 @@
 #ifndef _GCHEAP_MGC_H
 #define _GCHEAP_MGC_H
 
+#include <linux/cpumask.h>
 #include "../mheap/mheap.h"
 
 /* Mark work list entries (grey objects), 1 MiB of kernel memory. */
@@ -15,6 +16,17 @@
 /* Go's heap minimum: no automatic collection below 4 MiB. */
 #define MGC_HEAP_MINIMUM	(4ULL << 20)
 #define MGC_DEFAULT_PERCENT	100
+
+/*
+ * Go's GCCPUFraction, in 1/@scale (100: percent): the collector's CPU time
+ * over the time of every online CPU since the heap was made (@age_ns).
+ */
+static inline u64 mgc_cpu_share(u64 gc_cpu_ns, u64 age_ns, u64 scale)
+{
+	u64 cpu_time = age_ns * num_online_cpus();
+
+	return cpu_time ? gc_cpu_ns * scale / cpu_time : 0;
+}
 
 /* The flags GCHEAP_IOC_GC knows. */
 #define MGC_GC_FLAGS		(GCHEAP_GC_NOSWEEP | GCHEAP_GC_CONCURRENT | \
