@@ -184,6 +184,17 @@ unlock:
 	return ret;
 }
 
+/*
+ * What a free takes with the object at @off of @s (@addr, @size bytes):
+ * what was set on it, and the links it holds.
+ */
+static void mheap_free_attached(struct mheap *h, struct mspan *s, u64 off,
+				u64 addr, u64 size)
+{
+	mgc_special_free_object(h, s, off);
+	mgc_links_free_holder(h, s, addr, size);
+}
+
 /**
  * mheap_op_free() - GCHEAP_IOC_FREE
  * @h: the heap
@@ -225,8 +236,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		list_del(&s->list);
 		h->large_frees++;
 		h->large_bytes -= mspan_bytes(s);
-		mgc_special_free_object(h, s, 0);
-		mgc_links_free_holder(h, s, f->addr, mspan_bytes(s));
+		mheap_free_attached(h, s, 0, f->addr, mspan_bytes(s));
 		mheap_free_span(h, s);
 		goto out;
 	}
@@ -246,8 +256,7 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 
 		mheap_arena_clear(h, f->addr - h->arena_base, s->elemsize);
 		__clear_bit(idx, s->allocbits);
-		mgc_special_free_object(h, s, off);
-		mgc_links_free_holder(h, s, f->addr, s->elemsize);
+		mheap_free_attached(h, s, off, f->addr, s->elemsize);
 		/* A concurrent mark may have marked it. */
 		if (h->gc.phase == MGC_PHASE_MARK)
 			mgc_mark_unmark(h, s, idx);
@@ -265,15 +274,13 @@ int mheap_op_free(struct mheap *h, const struct gcheap_free *f)
 		 * after this free, on whatever the cache puts there, stays.
 		 */
 		if (!(f->flags & GCHEAP_FREE_CACHED)) {
-			mgc_special_free_object(h, s, off);
-			mgc_links_free_holder(h, s, f->addr, s->elemsize);
+			mheap_free_attached(h, s, off, f->addr, s->elemsize);
 			goto out;
 		}
 		if (__test_and_set_bit(idx, s->cachefreed)) {
 			ret = -EALREADY;
 		} else {
-			mgc_special_free_object(h, s, off);
-			mgc_links_free_holder(h, s, f->addr, s->elemsize);
+			mheap_free_attached(h, s, off, f->addr, s->elemsize);
 			mheap_arena_clear(h, f->addr - h->arena_base,
 					  s->elemsize);
 		}
