@@ -84,7 +84,8 @@ static struct direct_state {
 
 /*
  * The concurrent mark's worker thread. @lock and @cond guard @queued (a
- * mark wants it), @running (it serves one) and @stop; it is made with
+ * mark wants it), @untrack (a mark ended: lift the arena's write
+ * protection), @running (it serves one) and @stop; it is made with
  * every signal blocked and never registers with the library, so no
  * collection ever stops it.
  */
@@ -94,6 +95,7 @@ static struct {
 	pthread_t thread;
 	bool started;
 	bool queued;
+	bool untrack;
 	bool running;
 	bool stop;
 } direct_marker = {
@@ -214,17 +216,25 @@ static long direct_marker_preclean(struct mheap *h, u64 cycle, void *ctx)
 
 static void *direct_marker_main(void *arg)
 {
+	bool queued;
+
 	pthread_mutex_lock(&direct_marker.lock);
 	for (;;) {
-		while (!direct_marker.queued && !direct_marker.stop)
+		while (!direct_marker.queued && !direct_marker.untrack &&
+		       !direct_marker.stop)
 			pthread_cond_wait(&direct_marker.cond, &direct_marker.lock);
 		if (direct_marker.stop)
 			break;
+		queued = direct_marker.queued;
 		direct_marker.queued = false;
+		direct_marker.untrack = false;
 		direct_marker.running = true;
 		pthread_mutex_unlock(&direct_marker.lock);
-		mgc_mark_worker(&direct->heap, direct_marker_preclean,
-				direct_marker_yield, NULL);
+		if (queued)
+			mgc_mark_worker(&direct->heap, direct_marker_preclean,
+					direct_marker_yield, NULL);
+		else
+			hosted_arena_untrack_writes(&direct->heap);
 		pthread_mutex_lock(&direct_marker.lock);
 		direct_marker.running = false;
 		pthread_cond_broadcast(&direct_marker.cond);
@@ -262,6 +272,17 @@ static void direct_marker_queue(void)
 	pthread_mutex_unlock(&direct_marker.lock);
 }
 
+/* A mark ended: the worker lifts the write protection it needed. */
+static void direct_marker_untrack(void)
+{
+	pthread_mutex_lock(&direct_marker.lock);
+	if (direct_marker.started) {
+		direct_marker.untrack = true;
+		pthread_cond_broadcast(&direct_marker.cond);
+	}
+	pthread_mutex_unlock(&direct_marker.lock);
+}
+
 /* Before the heap goes: end its mark and wait for the worker to leave it. */
 static void direct_marker_quiesce(void)
 {
@@ -270,6 +291,7 @@ static void direct_marker_quiesce(void)
 	mutex_unlock(&direct->heap.lock);
 	pthread_mutex_lock(&direct_marker.lock);
 	direct_marker.queued = false;
+	direct_marker.untrack = false;
 	while (direct_marker.running)
 		pthread_cond_wait(&direct_marker.cond, &direct_marker.lock);
 	pthread_mutex_unlock(&direct_marker.lock);
@@ -657,6 +679,8 @@ static int direct_op_gc(struct gcheap_gc *ug)
 	ret = mgc_op_gc(&direct->heap, &g, roots, n);
 	if (!ret && (g.out_flags & GCHEAP_GC_MARKING))
 		direct_marker_queue();
+	else if (!ret && hosted_arena_writes_armed(&direct->heap))
+		direct_marker_untrack();
 	direct_clear_root_links();
 	direct_unmap_buf(buf, total ?: 8);
 	direct_unmap_buf(roots, (n ?: 1) * sizeof(*roots));
