@@ -556,8 +556,14 @@ static int direct_op_roots(struct gcheap_roots *ur)
 static void direct_read_root(void *dst, u64 src, u64 len)
 {
 	long page = sysconf(_SC_PAGESIZE);
+	struct iovec all_local = { dst, len };
+	struct iovec all_remote = { (void *)(uintptr_t)src, len };
 	u64 done = 0;
 
+	/* Mostly all of it can be read: one call, not one per page. */
+	if (process_vm_readv(getpid(), &all_local, 1, &all_remote, 1, 0) ==
+	    (ssize_t)len)
+		return;
 	while (done < len) {
 		u64 n = min_t(u64, len - done, page - ((src + done) % page));
 		struct iovec local = { (char *)dst + done, n };
@@ -592,19 +598,76 @@ static void direct_clear_root_links(void)
  * stopped, and a stopped thread may hold a lock of malloc(): mmap() takes
  * none. (mgc's own kvmalloc() of the work list still goes to malloc() in
  * this build; the kernel has no such hazard.)
+ *
+ * Every collection needs the same few buffers again, and a munmap() costs
+ * a TLB shootdown on the other CPUs: a few mappings of up to
+ * DIRECT_BUF_KEEP bytes are kept for the next call. The lock is only
+ * tried, since a thread stopped here by a collection would hold it.
  */
+#define DIRECT_BUF_SLOTS	4
+#define DIRECT_BUF_KEEP		(4UL << 20)
+
+static struct {
+	void *p;
+	size_t len;
+} direct_bufs[DIRECT_BUF_SLOTS];
+static pthread_mutex_t direct_bufs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The length of the mapping made for @len bytes: a power of two, so that
+ * the roots' buffer, whose size moves with the stack's depth, finds the
+ * last one again.
+ */
+static size_t direct_buf_len(size_t len)
+{
+	size_t n = sysconf(_SC_PAGESIZE);
+
+	while (n < len && n <= SIZE_MAX / 2)
+		n *= 2;
+	return n < len ? len : n;
+}
+
 static void *direct_map_buf(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t want = direct_buf_len(len);
+	void *p = NULL;
+	unsigned int i;
 
+	if (!pthread_mutex_trylock(&direct_bufs_lock)) {
+		for (i = 0; i < DIRECT_BUF_SLOTS && !p; i++) {
+			if (direct_bufs[i].p && direct_bufs[i].len == want) {
+				p = direct_bufs[i].p;
+				direct_bufs[i].p = NULL;
+			}
+		}
+		pthread_mutex_unlock(&direct_bufs_lock);
+		if (p)
+			return p;
+	}
+	p = mmap(NULL, want, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
 static void direct_unmap_buf(void *p, size_t len)
 {
+	size_t have = direct_buf_len(len);
+	unsigned int i;
+
+	if (!p)
+		return;
+	if (have <= DIRECT_BUF_KEEP && !pthread_mutex_trylock(&direct_bufs_lock)) {
+		for (i = 0; i < DIRECT_BUF_SLOTS && p; i++) {
+			if (!direct_bufs[i].p) {
+				direct_bufs[i].p = p;
+				direct_bufs[i].len = have;
+				p = NULL;
+			}
+		}
+		pthread_mutex_unlock(&direct_bufs_lock);
+	}
 	if (p)
-		munmap(p, len);
+		munmap(p, have);
 }
 
 static int direct_op_gc(struct gcheap_gc *ug)
