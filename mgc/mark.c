@@ -505,12 +505,18 @@ static void mark_rescan(struct mgc_gcw *g)
 		mark_rescan_list(g, &h->large);
 }
 
-/* Scan the marked objects' words on one written page of the arena. */
+/*
+ * Scan the marked objects' words on one written page of the arena. Most
+ * such pages are full of objects allocated black since the mark began: a
+ * run of marked neighbours is scanned as one range, with one span cache,
+ * rather than object by object.
+ */
 static void mark_dirty_page(struct mgc_gcw *g, u64 addr)
 {
 	struct mheap *h = g->m->h;
-	u64 end = addr + PAGE_SIZE, base, first, last, idx;
+	u64 end = addr + PAGE_SIZE, base, first, last, idx, run = 0;
 	u64 page = (addr - g->lo) >> MHEAP_PAGE_SHIFT;
+	struct mark_cache c = { };
 	struct mspan *s;
 
 	/* As mark_word(): the worker may be here without mheap.lock. */
@@ -529,14 +535,18 @@ static void mark_dirty_page(struct mgc_gcw *g, u64 addr)
 	}
 	first = (addr - base) / s->elemsize;
 	last = min_t(u64, (end - 1 - base) / s->elemsize + 1, s->nelems);
-	for (idx = first; idx < last && !g->error; idx++) {
-		u64 lo = base + idx * s->elemsize, hi = lo + s->elemsize;
+	/* @run: where the current run of marked objects began, 0 for none. */
+	for (idx = first; idx <= last && !g->error; idx++) {
+		u64 lo = max(base + idx * s->elemsize, addr);
 
-		if (!test_bit(idx, s->gcmarkbits))
+		if (idx < last && test_bit(idx, s->gcmarkbits)) {
+			if (!run)
+				run = lo;
 			continue;
-		lo = max(lo, addr);
-		hi = min(hi, end);
-		mark_scan_arena(g, lo - h->arena_base, hi - lo);
+		}
+		if (run)
+			mark_scan(g, run - h->arena_base, min(lo, end) - run, &c);
+		run = 0;
 	}
 }
 
