@@ -476,26 +476,102 @@ static u64 arena_grown_bytes(struct mheap *h)
 	return READ_ONCE(h->grown) << MHEAP_PAGE_SHIFT;
 }
 
+/*
+ * Runs of heap pages that need no protection: free spans, whose objects
+ * allocated during the mark are seen as written anyway (an unprotected page
+ * reads as written), and large noscan objects, never scanned. Leaving them
+ * out shortens the world's stop at the mark's start, and the program's
+ * first allocations there fault no more; precleaning protects them later,
+ * outside the stop. Only runs this long count, and only this many: with
+ * more, the whole arena is protected at once.
+ */
+#define ARENA_HOLE_MIN_PAGES	4
+#define ARENA_HOLES_MAX		32
+
+struct arena_hole {
+	u64 lo;
+	u64 hi;
+};
+
+/* Add @head's spans as holes; return the new count, or above the maximum. */
+static unsigned int arena_add_holes(struct list_head *head, bool noscan,
+				    struct arena_hole *holes, unsigned int n)
+{
+	struct mspan *s;
+	unsigned int i;
+
+	list_for_each_entry(s, head, list) {
+		if (s->npages < ARENA_HOLE_MIN_PAGES ||
+		    (noscan && !(s->spanclass & 1)))
+			continue;
+		if (n >= ARENA_HOLES_MAX)
+			return ARENA_HOLES_MAX + 1;
+		/* Kept sorted by start. */
+		for (i = n; i && holes[i - 1].lo > s->start; i--)
+			holes[i] = holes[i - 1];
+		holes[i].lo = s->start;
+		holes[i].hi = s->start + s->npages;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The holes of @h's arena, sorted, mheap.lock held. Return: how many; 0
+ * for none worth the calls.
+ */
+static unsigned int arena_holes(struct mheap *h, struct arena_hole *holes)
+{
+	unsigned int i, n = 0;
+
+	for (i = ARENA_HOLE_MIN_PAGES; i < MHEAP_FREE_LISTS; i++)
+		n = arena_add_holes(&h->free[i], false, holes, n);
+	n = arena_add_holes(&h->free_large, false, holes, n);
+	n = arena_add_holes(&h->large, true, holes, n);
+	n = arena_add_holes(&h->large_unswept, true, holes, n);
+	return n > ARENA_HOLES_MAX ? 0 : n;
+}
+
+/* Protect heap pages [@lo, @hi) against writes. Return: 0 or -1. */
+static int arena_protect(struct mheap *h, u64 lo, u64 hi)
+{
+	struct arena_uffd_writeprotect wp = {
+		.range = { h->arena_base + (lo << MHEAP_PAGE_SHIFT),
+			   (hi - lo) << MHEAP_PAGE_SHIFT },
+		.mode = ARENA_UFFD_WRITEPROTECT_MODE_WP,
+	};
+
+	if (lo >= hi)
+		return 0;
+	return ioctl(h->backing->uffd, ARENA_UFFDIO_WRITEPROTECT, &wp) ? -1 : 0;
+}
+
 /**
  * mheap_arena_dirty_reset() - start tracking writes anew
- * @h: the heap, the world stopped
+ * @h: the heap, the world stopped, mheap.lock held
  *
  * Return: true if writes from now on will be known, as in the kernel.
  */
 bool mheap_arena_dirty_reset(struct mheap *h)
 {
+	struct arena_hole holes[ARENA_HOLES_MAX];
 	struct mheap_arena *a = h->backing;
-	struct arena_uffd_writeprotect wp = {
-		.range = { h->arena_base, arena_grown_bytes(h) },
-		.mode = ARENA_UFFD_WRITEPROTECT_MODE_WP,
-	};
+	u64 grown = READ_ONCE(h->grown), at = 0;
+	unsigned int i, n;
+	int err = 0;
 
 	if (!arena_tracks_writes(h))
 		return false;
+	n = arena_holes(h, holes);
 	/* Above what was grown into, pages are unpopulated: protected. */
 	pthread_mutex_lock(&a->wp_lock);
-	a->armed = !wp.range.len ||
-		   !ioctl(a->uffd, ARENA_UFFDIO_WRITEPROTECT, &wp);
+	for (i = 0; i < n && !err; i++) {
+		err = arena_protect(h, at, min(holes[i].lo, grown));
+		at = max(at, holes[i].hi);
+	}
+	if (!err)
+		err = arena_protect(h, at, grown);
+	a->armed = !err;
 	pthread_mutex_unlock(&a->wp_lock);
 	return a->armed;
 }
@@ -543,20 +619,17 @@ bool hosted_arena_writes_armed(struct mheap *h)
 /* Regions read per PAGEMAP_SCAN call. */
 #define ARENA_SCAN_REGIONS	64
 
-/*
- * Set the bit of each written base page below @nbits; with @protect, the
- * pages are protected again in the same step. Return: 0 or -errno.
- */
-static int arena_scan_written(struct mheap *h, unsigned long *bits,
-			      u64 nbits, bool protect)
+/* arena_scan_written() for the addresses [@start, @end). */
+static int arena_scan_range(struct mheap *h, unsigned long *bits,
+			    u64 nbits, bool protect, u64 start, u64 end)
 {
 	struct arena_page_region vec[ARENA_SCAN_REGIONS];
-	u64 base = h->arena_base, end = base + (nbits << PAGE_SHIFT);
+	u64 base = h->arena_base;
 	struct arena_pm_scan_arg arg = {
 		.size = sizeof(arg),
 		.flags = ARENA_PM_SCAN_CHECK_WPASYNC |
 			 (protect ? ARENA_PM_SCAN_WP_MATCHING : 0),
-		.start = base,
+		.start = start,
 		.end = end,
 		.vec = (uintptr_t)vec,
 		.vec_len = ARENA_SCAN_REGIONS,
@@ -564,8 +637,6 @@ static int arena_scan_written(struct mheap *h, unsigned long *bits,
 		.return_mask = ARENA_PAGE_IS_WRITTEN,
 	};
 
-	if (!arena_tracks_writes(h))
-		return -EOPNOTSUPP;
 	while (arg.start < end) {
 		long n = ioctl(h->backing->pagemap, ARENA_PAGEMAP_SCAN, &arg), i;
 
@@ -584,6 +655,35 @@ static int arena_scan_written(struct mheap *h, unsigned long *bits,
 		arg.start = arg.walk_end;
 	}
 	return 0;
+}
+
+/*
+ * Set the bit of each written base page below @nbits; with @protect, the
+ * pages are protected again in the same step, all but the holes (free
+ * spans hold no object to scan, and stay unprotected for the program to
+ * allocate in without a fault). Return: 0 or -errno.
+ */
+static int arena_scan_written(struct mheap *h, unsigned long *bits,
+			      u64 nbits, bool protect)
+{
+	struct arena_hole holes[ARENA_HOLES_MAX];
+	u64 base = h->arena_base, end = base + (nbits << PAGE_SHIFT), at = base;
+	unsigned int i, n = protect ? arena_holes(h, holes) : 0;
+	int err = 0;
+
+	if (!arena_tracks_writes(h))
+		return -EOPNOTSUPP;
+	for (i = 0; i < n && !err; i++) {
+		u64 lo = base + (holes[i].lo << MHEAP_PAGE_SHIFT);
+
+		if (at < min(lo, end))
+			err = arena_scan_range(h, bits, nbits, true, at,
+					       min(lo, end));
+		at = max(at, base + (holes[i].hi << MHEAP_PAGE_SHIFT));
+	}
+	if (!err && at < end)
+		err = arena_scan_range(h, bits, nbits, protect, at, end);
+	return err;
 }
 
 /**
