@@ -193,6 +193,30 @@ bool mgc_due(struct mheap *h)
 	return true;
 }
 
+/**
+ * mgc_mark_near() - whether a concurrent mark should start soon
+ * @h: the heap, mheap.lock held
+ *
+ * True from MGC_NEAR_SIXTYFOURTHS of the runway before the trigger, while
+ * no mark runs and the last collection was concurrent: the hosted build
+ * write-protects its arena then, beside the program, so that the mark's
+ * start does not do it with the world stopped.
+ *
+ * Return: true if a mark is near.
+ */
+bool mgc_mark_near(struct mheap *h)
+{
+	u64 goal = h->gc.next_gc, base = h->gc.heap_live, trigger;
+
+	lockdep_assert_held(&h->lock);
+	if (h->gc.phase != MGC_PHASE_OFF || !h->gc.concurrent ||
+	    goal == U64_MAX || base >= goal)
+		return false;
+	trigger = mgc_trigger(h);
+	return mgc_heap_paced(h) + (goal - base) / 64 * MGC_NEAR_SIXTYFOURTHS >=
+	       trigger;
+}
+
 static u64 mgc_percent_goal(s32 percent, u64 live)
 {
 	u64 grow, goal;

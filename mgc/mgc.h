@@ -41,6 +41,11 @@ static inline u64 mgc_cpu_share(u64 gc_cpu_ns, u64 age_ns, u64 scale)
  * runway to the goal (Go's trigger), so that it can end before the goal.
  */
 #define MGC_TRIGGER_EIGHTHS	5
+/*
+ * A concurrent mark is near when the heap is within this many 64ths of the
+ * runway of its trigger (mgc_mark_near()).
+ */
+#define MGC_NEAR_SIXTYFOURTHS	4
 /* Words the background marker scans per hold of mheap.lock... */
 #define MGC_MARK_BATCH		BIT(15)
 /*
@@ -107,6 +112,7 @@ int mgc_op_gc(struct mheap *h, struct gcheap_gc *g,
 int mgc_op_roots(struct mheap *h, const struct gcheap_roots *r);
 int mgc_op_config(struct mheap *h, struct gcheap_gc_config *c);
 bool mgc_due(struct mheap *h);
+bool mgc_mark_near(struct mheap *h);
 u64 mgc_heap_alloc(struct mheap *h);
 void mgc_stats(struct mheap *h, struct gcheap_stats *st,
 	       struct gcheap_pause *pauses);

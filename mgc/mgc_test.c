@@ -452,6 +452,46 @@ static void mgc_test_concurrent_defer(struct kunit *test)
 }
 
 /*
+ * A concurrent mark is near from 4/64 of the runway before its trigger,
+ * and only when the next collection will be concurrent: never during a
+ * mark, after a stop-the-world collection or with GOGC off.
+ */
+static void mgc_test_mark_near(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 obj[1];
+	struct gcheap_gc g;
+
+	mheap_test_alloc(test, h, MGC_TEST_SC, 1, obj);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_EQ(test, h->gc.phase, (u32)MGC_PHASE_MARK);
+	KUNIT_EXPECT_FALSE(test, mgc_mark_near(h));
+	mutex_unlock(&h->lock);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_EQ(test, h->gc.phase, (u32)MGC_PHASE_OFF);
+	KUNIT_ASSERT_EQ(test, h->cached_bytes, 0ULL);
+	/* Live 8 MiB, goal 16: the trigger is at 13, the mark near from 12.5. */
+	h->gc.heap_live = 8ULL << 20;
+	h->gc.next_gc = 16ULL << 20;
+	h->gc.alloc_since = (9ULL << 19) - 1;
+	KUNIT_EXPECT_FALSE(test, mgc_mark_near(h));
+	h->gc.alloc_since++;
+	KUNIT_EXPECT_TRUE(test, mgc_mark_near(h));
+	KUNIT_EXPECT_FALSE(test, mgc_due(h));
+	h->gc.alloc_since = 5ULL << 20;
+	KUNIT_EXPECT_TRUE(test, mgc_mark_near(h));
+	KUNIT_EXPECT_TRUE(test, mgc_due(h));
+	h->gc.concurrent = false;
+	KUNIT_EXPECT_FALSE(test, mgc_mark_near(h));
+	h->gc.concurrent = true;
+	h->gc.next_gc = U64_MAX;
+	KUNIT_EXPECT_FALSE(test, mgc_mark_near(h));
+	mutex_unlock(&h->lock);
+}
+
+/*
  * During a concurrent mark the goal is soft: the end is due past it only
  * at the hard goal, a quarter of the growth and at least 4 MiB further.
  */
@@ -1152,6 +1192,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_concurrent),
 	KUNIT_CASE(mgc_test_concurrent_defer),
 	KUNIT_CASE(mgc_test_hard_goal),
+	KUNIT_CASE(mgc_test_mark_near),
 	KUNIT_CASE(mgc_test_specials),
 	KUNIT_CASE(mgc_test_finalizers),
 	KUNIT_CASE(mgc_test_cleanups),
