@@ -62,8 +62,12 @@ struct arena_fake_page {
  * @pagemap: /proc/self/pagemap, read for the written pages, or -1
  * @wp_lock: held around a change of the protection, so that lifting it
  *	without mheap.lock never overlaps with the next mark protecting it
- * @armed: a mark protected the arena and nobody has lifted it since;
- *	under mheap.lock
+ * @armed: the arena is protected (for a mark, or ahead of one) and
+ *	nobody has lifted it since; under @wp_lock
+ * @ahead: it was protected ahead of a mark that has not started yet
+ *	(hosted_arena_arm_writes()); under @wp_lock
+ * @holes: per heap page, set where no protection is needed this time
+ *	(arena_find_holes()); under @wp_lock
  */
 struct mheap_arena {
 	bool real;
@@ -72,6 +76,8 @@ struct mheap_arena {
 	int pagemap;
 	pthread_mutex_t wp_lock;
 	bool armed;
+	bool ahead;
+	unsigned long *holes;
 };
 
 /*
@@ -171,8 +177,10 @@ void mheap_arena_destroy(struct mheap *h)
 		h->backing->fake = p->next;
 		kfree(p);
 	}
-	if (h->backing)
+	if (h->backing) {
+		kfree(h->backing->holes);
 		pthread_mutex_destroy(&h->backing->wp_lock);
+	}
 	kfree(h->backing);
 	h->backing = NULL;
 }
@@ -448,6 +456,10 @@ int hosted_arena_track_writes(struct mheap *h)
 
 	if (!arena_is_real(h) || a->uffd >= 0)
 		return -EINVAL;
+	a->holes = kcalloc(BITS_TO_LONGS(h->arena_pages), sizeof(long),
+			   GFP_KERNEL);
+	if (!a->holes)
+		return -ENOMEM;
 	a->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	a->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (a->uffd < 0 || a->pagemap < 0 ||
@@ -460,6 +472,8 @@ int hosted_arena_track_writes(struct mheap *h)
 			close(a->pagemap);
 		a->uffd = -1;
 		a->pagemap = -1;
+		kfree(a->holes);
+		a->holes = NULL;
 		return ret;
 	}
 	return 0;
@@ -477,63 +491,84 @@ static u64 arena_grown_bytes(struct mheap *h)
 }
 
 /*
- * Runs of heap pages that need no protection: free spans, whose objects
- * allocated during the mark are seen as written anyway (an unprotected page
- * reads as written), and large noscan objects, never scanned. Leaving them
- * out shortens the world's stop at the mark's start, and the program's
- * first allocations there fault no more; precleaning protects them later,
- * outside the stop. Only runs this long count, and only this many: with
- * more, the whole arena is protected at once.
+ * Runs of heap pages that need no protection ("holes"): free spans and
+ * empty ones (no object: what is allocated there during the mark reads as
+ * written anyway, since an unprotected page does), and large noscan
+ * objects, never scanned. Leaving them out shortens the world's stop at
+ * the mark's start, and the program allocates there without faults;
+ * precleaning protects what was allocated there since, outside the stop.
+ * A hole costs a call more: only holes of ARENA_HOLE_MIN_PAGES count, and
+ * at most ARENA_RUNS_MAX runs are made, the last one taking the rest.
  */
-#define ARENA_HOLE_MIN_PAGES	4
-#define ARENA_HOLES_MAX		32
+#define ARENA_HOLE_MIN_PAGES	2
+#define ARENA_RUNS_MAX		256
 
-struct arena_hole {
-	u64 lo;
-	u64 hi;
-};
-
-/* Add @head's spans as holes; return the new count, or above the maximum. */
-static unsigned int arena_add_holes(struct list_head *head, bool noscan,
-				    struct arena_hole *holes, unsigned int n)
+static void arena_set_holes(unsigned long *bits, struct list_head *head,
+			    bool noscan)
 {
 	struct mspan *s;
-	unsigned int i;
 
-	list_for_each_entry(s, head, list) {
-		if (s->npages < ARENA_HOLE_MIN_PAGES ||
-		    (noscan && !(s->spanclass & 1)))
-			continue;
-		if (n >= ARENA_HOLES_MAX)
-			return ARENA_HOLES_MAX + 1;
-		/* Kept sorted by start. */
-		for (i = n; i && holes[i - 1].lo > s->start; i--)
-			holes[i] = holes[i - 1];
-		holes[i].lo = s->start;
-		holes[i].hi = s->start + s->npages;
-		n++;
-	}
-	return n;
+	list_for_each_entry(s, head, list)
+		if (!noscan || (s->spanclass & 1))
+			bitmap_set(bits, s->start, s->npages);
 }
 
 /*
- * The holes of @h's arena, sorted, mheap.lock held. Return: how many; 0
- * for none worth the calls.
+ * Find @h's holes below @grown heap pages: bits of a->holes. mheap.lock
+ * and a->wp_lock held; the bits are used under a->wp_lock.
  */
-static unsigned int arena_holes(struct mheap *h, struct arena_hole *holes)
+static void arena_find_holes(struct mheap *h, u64 grown)
 {
-	unsigned int i, n = 0;
+	unsigned long *bits = h->backing->holes;
+	unsigned int i;
 
-	for (i = ARENA_HOLE_MIN_PAGES; i < MHEAP_FREE_LISTS; i++)
-		n = arena_add_holes(&h->free[i], false, holes, n);
-	n = arena_add_holes(&h->free_large, false, holes, n);
-	n = arena_add_holes(&h->large, true, holes, n);
-	n = arena_add_holes(&h->large_unswept, true, holes, n);
-	return n > ARENA_HOLES_MAX ? 0 : n;
+	bitmap_zero(bits, grown);
+	for (i = 1; i < MHEAP_FREE_LISTS; i++)
+		arena_set_holes(bits, &h->free[i], false);
+	arena_set_holes(bits, &h->free_large, false);
+	arena_set_holes(bits, &h->large, true);
+	arena_set_holes(bits, &h->large_unswept, true);
+	for (i = 0; i < MHEAP_NUM_SPANCLASSES; i++)
+		arena_set_holes(bits, &h->central[i].empty, false);
+}
+
+/*
+ * Call @fn on each run of heap pages below @grown between the holes
+ * a->holes found; a->wp_lock held. Return: 0, or @fn's first error.
+ */
+static int arena_for_each_run(struct mheap *h, u64 grown,
+			      int (*fn)(struct mheap *h, u64 lo, u64 hi,
+					void *ctx),
+			      void *ctx)
+{
+	unsigned long *bits = h->backing->holes;
+	unsigned int runs = 0;
+	u64 at = 0, lo, hi;
+	int err = 0;
+
+	while (at < grown && !err) {
+		/* The next hole worth a run's end; none once runs are used up. */
+		lo = hi = grown;
+		if (runs < ARENA_RUNS_MAX - 1) {
+			for (lo = find_next_bit(bits, grown, at); lo < grown;
+			     lo = find_next_bit(bits, grown, hi)) {
+				hi = find_next_zero_bit(bits, grown, lo);
+				if (hi - lo >= ARENA_HOLE_MIN_PAGES)
+					break;
+			}
+			if (lo >= grown)
+				hi = grown;
+		}
+		if (at < lo)
+			err = fn(h, at, lo, ctx);
+		runs++;
+		at = hi;
+	}
+	return err;
 }
 
 /* Protect heap pages [@lo, @hi) against writes. Return: 0 or -1. */
-static int arena_protect(struct mheap *h, u64 lo, u64 hi)
+static int arena_protect(struct mheap *h, u64 lo, u64 hi, void *ctx)
 {
 	struct arena_uffd_writeprotect wp = {
 		.range = { h->arena_base + (lo << MHEAP_PAGE_SHIFT),
@@ -541,8 +576,6 @@ static int arena_protect(struct mheap *h, u64 lo, u64 hi)
 		.mode = ARENA_UFFD_WRITEPROTECT_MODE_WP,
 	};
 
-	if (lo >= hi)
-		return 0;
 	return ioctl(h->backing->uffd, ARENA_UFFDIO_WRITEPROTECT, &wp) ? -1 : 0;
 }
 
@@ -554,26 +587,55 @@ static int arena_protect(struct mheap *h, u64 lo, u64 hi)
  */
 bool mheap_arena_dirty_reset(struct mheap *h)
 {
-	struct arena_hole holes[ARENA_HOLES_MAX];
 	struct mheap_arena *a = h->backing;
-	u64 grown = READ_ONCE(h->grown), at = 0;
-	unsigned int i, n;
-	int err = 0;
+	bool armed;
 
 	if (!arena_tracks_writes(h))
 		return false;
-	n = arena_holes(h, holes);
-	/* Above what was grown into, pages are unpopulated: protected. */
 	pthread_mutex_lock(&a->wp_lock);
-	for (i = 0; i < n && !err; i++) {
-		err = arena_protect(h, at, min(holes[i].lo, grown));
-		at = max(at, holes[i].hi);
+	/*
+	 * Protected ahead of this mark (hosted_arena_arm_writes()): a write
+	 * since then reads as one made during the mark, which costs a look,
+	 * no more.
+	 */
+	if (!a->ahead) {
+		arena_find_holes(h, h->grown);
+		a->armed = !arena_for_each_run(h, h->grown, arena_protect, NULL);
 	}
-	if (!err)
-		err = arena_protect(h, at, grown);
-	a->armed = !err;
+	a->ahead = false;
+	armed = a->armed;
 	pthread_mutex_unlock(&a->wp_lock);
-	return a->armed;
+	return armed;
+}
+
+/**
+ * hosted_arena_arm_writes() - write-protect the arena ahead of a mark
+ * @h: the heap, mheap.lock not held
+ *
+ * The concurrent mark's worker calls it once mgc_mark_near() says a mark
+ * is near; the mark's start then finds the arena protected. Does nothing
+ * while a mark runs or if the arena is protected already.
+ */
+void hosted_arena_arm_writes(struct mheap *h)
+{
+	struct mheap_arena *a = h->backing;
+	u64 grown;
+
+	mutex_lock(&h->lock);
+	if (!arena_tracks_writes(h) || h->gc.phase != MGC_PHASE_OFF) {
+		mutex_unlock(&h->lock);
+		return;
+	}
+	pthread_mutex_lock(&a->wp_lock);
+	grown = h->grown;
+	if (!a->ahead)
+		arena_find_holes(h, grown);
+	mutex_unlock(&h->lock);
+	if (!a->ahead) {
+		a->armed = !arena_for_each_run(h, grown, arena_protect, NULL);
+		a->ahead = a->armed;
+	}
+	pthread_mutex_unlock(&a->wp_lock);
 }
 
 /**
@@ -589,27 +651,28 @@ void hosted_arena_untrack_writes(struct mheap *h)
 	struct arena_uffd_writeprotect wp = { .mode = 0 };
 
 	mutex_lock(&h->lock);
-	if (!arena_tracks_writes(h) || !a->armed ||
-	    h->gc.phase != MGC_PHASE_OFF) {
+	if (!arena_tracks_writes(h) || h->gc.phase != MGC_PHASE_OFF) {
 		mutex_unlock(&h->lock);
 		return;
 	}
-	a->armed = false;
 	wp.range.start = h->arena_base;
 	wp.range.len = arena_grown_bytes(h);
+	/* Taken before mheap.lock goes, so that no mark starts in between. */
 	pthread_mutex_lock(&a->wp_lock);
 	mutex_unlock(&h->lock);
 	/* A failure leaves pages protected: more faults, nothing lost. */
-	if (wp.range.len)
+	if (a->armed && wp.range.len)
 		ioctl(a->uffd, ARENA_UFFDIO_WRITEPROTECT, &wp);
+	a->armed = false;
+	a->ahead = false;
 	pthread_mutex_unlock(&a->wp_lock);
 }
 
 /**
- * hosted_arena_writes_armed() - whether a mark left the arena protected
+ * hosted_arena_writes_armed() - whether the arena is write-protected
  * @h: the heap
  *
- * Read without mheap.lock: a hint for whom to wake.
+ * Read without a lock: a hint for whom to wake.
  */
 bool hosted_arena_writes_armed(struct mheap *h)
 {
@@ -657,32 +720,45 @@ static int arena_scan_range(struct mheap *h, unsigned long *bits,
 	return 0;
 }
 
+struct arena_scan_ctx {
+	unsigned long *bits;
+	u64 nbits;
+};
+
+/* arena_scan_range() with protection, for heap pages [@lo, @hi). */
+static int arena_take_run(struct mheap *h, u64 lo, u64 hi, void *ctx)
+{
+	struct arena_scan_ctx *c = ctx;
+
+	return arena_scan_range(h, c->bits, c->nbits, true,
+				h->arena_base + (lo << MHEAP_PAGE_SHIFT),
+				h->arena_base + (hi << MHEAP_PAGE_SHIFT));
+}
+
 /*
  * Set the bit of each written base page below @nbits; with @protect, the
- * pages are protected again in the same step, all but the holes (free
- * spans hold no object to scan, and stay unprotected for the program to
- * allocate in without a fault). Return: 0 or -errno.
+ * pages are protected again in the same step, all but the holes (they hold
+ * no object to scan, and stay unprotected for the program to allocate in
+ * without a fault; their pages still read as written at the mark's end).
+ * Return: 0 or -errno.
  */
 static int arena_scan_written(struct mheap *h, unsigned long *bits,
 			      u64 nbits, bool protect)
 {
-	struct arena_hole holes[ARENA_HOLES_MAX];
-	u64 base = h->arena_base, end = base + (nbits << PAGE_SHIFT), at = base;
-	unsigned int i, n = protect ? arena_holes(h, holes) : 0;
-	int err = 0;
+	struct arena_scan_ctx c = { bits, nbits };
+	struct mheap_arena *a = h->backing;
+	u64 grown = nbits >> (MHEAP_PAGE_SHIFT - PAGE_SHIFT);
+	int err;
 
 	if (!arena_tracks_writes(h))
 		return -EOPNOTSUPP;
-	for (i = 0; i < n && !err; i++) {
-		u64 lo = base + (holes[i].lo << MHEAP_PAGE_SHIFT);
-
-		if (at < min(lo, end))
-			err = arena_scan_range(h, bits, nbits, true, at,
-					       min(lo, end));
-		at = max(at, base + (holes[i].hi << MHEAP_PAGE_SHIFT));
-	}
-	if (!err && at < end)
-		err = arena_scan_range(h, bits, nbits, protect, at, end);
+	if (!protect)
+		return arena_scan_range(h, bits, nbits, false, h->arena_base,
+					h->arena_base + (nbits << PAGE_SHIFT));
+	pthread_mutex_lock(&a->wp_lock);
+	arena_find_holes(h, grown);
+	err = arena_for_each_run(h, grown, arena_take_run, &c);
+	pthread_mutex_unlock(&a->wp_lock);
 	return err;
 }
 

@@ -129,6 +129,84 @@ static void arena_test_take(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, test_bit(7, bits));
 }
 
+/*
+ * Protection set up ahead of a mark (hosted_arena_arm_writes()) serves the
+ * mark's start, which then keeps what was written since; the end of a mark
+ * lifts it, and the next start without one protects anew.
+ */
+static void arena_test_arm(struct kunit *test)
+{
+	struct mheap *h = arena_test_heap(test);
+	DECLARE_BITMAP(bits, ARENA_TEST_BITS);
+
+	/* Never protected: every page reads as written. */
+	arena_test_poke(h, 2, 1);
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false),
+			(unsigned long)ARENA_TEST_BITS);
+	hosted_arena_arm_writes(h);
+	KUNIT_EXPECT_TRUE(test, hosted_arena_writes_armed(h));
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 0UL);
+	arena_test_poke(h, 5, 1);
+	KUNIT_ASSERT_TRUE(test, mheap_arena_dirty_reset(h));
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 1UL);
+	KUNIT_EXPECT_TRUE(test, test_bit(5, bits));
+	arena_test_poke(h, 7, 1);
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 2UL);
+
+	/* While a mark runs, neither lifting nor arming touches it. */
+	h->gc.phase = MGC_PHASE_MARK;
+	hosted_arena_untrack_writes(h);
+	hosted_arena_arm_writes(h);
+	KUNIT_EXPECT_TRUE(test, hosted_arena_writes_armed(h));
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 2UL);
+	h->gc.phase = MGC_PHASE_OFF;
+
+	/* Lifted: every page reads as written again. */
+	hosted_arena_untrack_writes(h);
+	KUNIT_EXPECT_FALSE(test, hosted_arena_writes_armed(h));
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false),
+			(unsigned long)ARENA_TEST_BITS);
+	KUNIT_ASSERT_TRUE(test, mheap_arena_dirty_reset(h));
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 0UL);
+}
+
+/*
+ * Free spans are left unprotected, by the reset and by taking: they hold
+ * nothing to scan, and the program allocates there without faults. Taking
+ * passes them by; to a plain read their pages are written.
+ */
+static void arena_test_holes(struct kunit *test)
+{
+	struct mheap *h = arena_test_heap_grown(test, 0);
+	DECLARE_BITMAP(bits, ARENA_TEST_BITS);
+	u64 pages = MHEAP_PAGE_SIZE / PAGE_SIZE, half = ARENA_TEST_GROWN / 2;
+	struct mspan *used, *freed;
+
+	mutex_lock(&h->lock);
+	used = mheap_alloc_span(h, half);
+	freed = mheap_alloc_span(h, half);
+	KUNIT_ASSERT_NOT_NULL(test, used);
+	KUNIT_ASSERT_NOT_NULL(test, freed);
+	KUNIT_ASSERT_EQ(test, used->start, 0ULL);
+	KUNIT_ASSERT_EQ(test, freed->start, half);
+	mheap_free_span(h, freed);
+	KUNIT_ASSERT_TRUE(test, mheap_arena_dirty_reset(h));
+	mutex_unlock(&h->lock);
+
+	arena_test_poke(h, 1, 1);
+	arena_test_poke(h, half * pages, 1);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, true), 1UL);
+	KUNIT_EXPECT_TRUE(test, test_bit(1, bits));
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, true), 0UL);
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false),
+			half * pages);
+	KUNIT_EXPECT_TRUE(test, test_bit(half * pages, bits));
+	KUNIT_EXPECT_FALSE(test, test_bit(1, bits));
+	mheap_free_span(h, used);
+	mutex_unlock(&h->lock);
+}
+
 /* 64-byte objects that are scanned */
 #define ARENA_TEST_SC		GCHEAP_SPANCLASS(6, 0)
 
@@ -309,6 +387,8 @@ static void arena_test_worker_stopped_in_object(struct kunit *test)
 static struct kunit_case arena_test_cases[] = {
 	KUNIT_CASE(arena_test_collect),
 	KUNIT_CASE(arena_test_take),
+	KUNIT_CASE(arena_test_arm),
+	KUNIT_CASE(arena_test_holes),
 	KUNIT_CASE(arena_test_preclean_worker),
 	KUNIT_CASE(arena_test_preclean_cached),
 	KUNIT_CASE(arena_test_worker_stopped_in_object),

@@ -19,8 +19,9 @@
  * and so that the sanitizers do not take the scan of another thread's stack
  * (its redzones included) for a bad access.
  *
- * A concurrent mark's worker is a thread of this backend (the module's is
- * a kernel work item), started with the first concurrent mark. The arena's
+ * The collector's worker is a thread of this backend (the module's marker
+ * and sweeper are kernel work items), started with the first collection
+ * that needs it: it marks beside the program and sweeps after. The arena's
  * written pages come from userfaultfd's write protection (hosted/arena.c);
  * where the kernel lacks it, a concurrent collection asked for is run
  * stopping the world instead, as the module's end would otherwise scan
@@ -83,19 +84,24 @@ static struct direct_state {
 } *direct;
 
 /*
- * The concurrent mark's worker thread. @lock and @cond guard @queued (a
- * mark wants it), @untrack (a mark ended: lift the arena's write
- * protection), @running (it serves one) and @stop; it is made with
- * every signal blocked and never registers with the library, so no
- * collection ever stops it.
+ * The collector's worker thread, as the module's work items: it serves a
+ * concurrent mark (DIRECT_WANT_MARK); after a mark or a collection that
+ * left sweeping lazy, it lifts the arena's write protection and sweeps in
+ * the background (DIRECT_WANT_END); when a mark is near, it protects the
+ * arena ahead of it (DIRECT_WANT_ARM). @lock and @cond guard @want, @running
+ * (it is at work) and @stop; it is made with every signal blocked and never
+ * registers with the library, so no collection ever stops it.
  */
+#define DIRECT_WANT_MARK	1U
+#define DIRECT_WANT_END		2U
+#define DIRECT_WANT_ARM		4U
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool started;
-	bool queued;
-	bool untrack;
+	unsigned int want;
 	bool running;
 	bool stop;
 } direct_marker = {
@@ -214,27 +220,55 @@ static long direct_marker_preclean(struct mheap *h, u64 cycle, void *ctx)
 	return mgc_preclean(h, cycle);
 }
 
+/* Spans swept per hold of mheap.lock, as the module's sweeper. */
+#define DIRECT_SWEEP_BATCH	32
+
+/*
+ * Sweep in batches, dropping the lock between them, until nothing is left
+ * or a mark wants the worker (its start sweeps the rest anyway).
+ */
+static void direct_marker_sweep(struct mheap *h)
+{
+	unsigned long done;
+
+	do {
+		u64 t0 = mgc_now_ns();
+
+		mutex_lock(&h->lock);
+		done = mgc_sweep_some(h, DIRECT_SWEEP_BATCH);
+		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
+		mutex_unlock(&h->lock);
+		direct_finq_wake();
+		direct_marker_yield(h);
+	} while (done && !(READ_ONCE(direct_marker.want) & DIRECT_WANT_MARK));
+}
+
 static void *direct_marker_main(void *arg)
 {
-	bool queued;
+	struct mheap *h = &direct->heap;
+	unsigned int want;
 
 	pthread_mutex_lock(&direct_marker.lock);
 	for (;;) {
-		while (!direct_marker.queued && !direct_marker.untrack &&
-		       !direct_marker.stop)
+		while (!direct_marker.want && !direct_marker.stop)
 			pthread_cond_wait(&direct_marker.cond, &direct_marker.lock);
 		if (direct_marker.stop)
 			break;
-		queued = direct_marker.queued;
-		direct_marker.queued = false;
-		direct_marker.untrack = false;
+		want = direct_marker.want;
+		direct_marker.want = 0;
 		direct_marker.running = true;
 		pthread_mutex_unlock(&direct_marker.lock);
-		if (queued)
-			mgc_mark_worker(&direct->heap, direct_marker_preclean,
+		/* Each does nothing unless its time is still right. */
+		if (want & DIRECT_WANT_MARK)
+			mgc_mark_worker(h, direct_marker_preclean,
 					direct_marker_yield, NULL);
-		else
-			hosted_arena_untrack_writes(&direct->heap);
+		if (want & DIRECT_WANT_END) {
+			hosted_arena_untrack_writes(h);
+			direct_marker_sweep(h);
+		}
+		/* After the sweep: empty spans need no protection. */
+		if (want & DIRECT_WANT_ARM)
+			hosted_arena_arm_writes(h);
 		pthread_mutex_lock(&direct_marker.lock);
 		direct_marker.running = false;
 		pthread_cond_broadcast(&direct_marker.cond);
@@ -251,8 +285,11 @@ static void *direct_marker_main(void *arg)
 extern int __real_pthread_create(pthread_t *, const pthread_attr_t *,
 				 void *(*)(void *), void *) __attribute__((weak));
 
-/* Wake the worker for a mark that began; start it the first time. */
-static void direct_marker_queue(void)
+/*
+ * Ask the worker for @what, starting it the first time. Without a worker,
+ * allocations' assists do all of the marking, refills the sweeping.
+ */
+static void direct_marker_want(unsigned int what)
 {
 	sigset_t all, old;
 	int err = 0;
@@ -266,21 +303,30 @@ static void direct_marker_queue(void)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		direct_marker.started = !err;
 	}
-	/* Without a worker, allocations' assists do all of the marking. */
-	direct_marker.queued = direct_marker.started;
-	pthread_cond_broadcast(&direct_marker.cond);
-	pthread_mutex_unlock(&direct_marker.lock);
-}
-
-/* A mark ended: the worker lifts the write protection it needed. */
-static void direct_marker_untrack(void)
-{
-	pthread_mutex_lock(&direct_marker.lock);
-	if (direct_marker.started) {
-		direct_marker.untrack = true;
+	if (direct_marker.started && (direct_marker.want & what) != what) {
+		direct_marker.want |= what;
 		pthread_cond_broadcast(&direct_marker.cond);
 	}
 	pthread_mutex_unlock(&direct_marker.lock);
+}
+
+/*
+ * After an allocation: if a concurrent mark is near and the arena is not
+ * protected yet, the worker protects it now, beside the program, rather
+ * than the mark's start with the world stopped.
+ */
+static void direct_marker_arm(void)
+{
+	struct mheap *h = &direct->heap;
+	bool near;
+
+	if (!direct->tracks_writes || hosted_arena_writes_armed(h))
+		return;
+	mutex_lock(&h->lock);
+	near = mgc_mark_near(h);
+	mutex_unlock(&h->lock);
+	if (near)
+		direct_marker_want(DIRECT_WANT_ARM);
 }
 
 /* Before the heap goes: end its mark and wait for the worker to leave it. */
@@ -290,8 +336,7 @@ static void direct_marker_quiesce(void)
 	mgc_abort(&direct->heap);
 	mutex_unlock(&direct->heap.lock);
 	pthread_mutex_lock(&direct_marker.lock);
-	direct_marker.queued = false;
-	direct_marker.untrack = false;
+	direct_marker.want = 0;
 	while (direct_marker.running)
 		pthread_cond_wait(&direct_marker.cond, &direct_marker.lock);
 	pthread_mutex_unlock(&direct_marker.lock);
@@ -456,6 +501,8 @@ static int direct_op_refill(struct gcheap_refill *ur)
 	ret = mheap_op_refill(&direct->heap, &r);
 	if (!ret)
 		direct_copy_out(ur, &r, sizeof(r));
+	if (!ret)
+		direct_marker_arm();
 	return direct_leave(ret, __func__);
 }
 
@@ -471,6 +518,8 @@ static int direct_op_alloc(struct gcheap_alloc *ua)
 	ret = mheap_op_alloc(&direct->heap, &a);
 	if (!ret)
 		direct_copy_out(ua, &a, sizeof(a));
+	if (!ret)
+		direct_marker_arm();
 	return direct_leave(ret, __func__);
 }
 
@@ -741,9 +790,10 @@ static int direct_op_gc(struct gcheap_gc *ug)
 	}
 	ret = mgc_op_gc(&direct->heap, &g, roots, n);
 	if (!ret && (g.out_flags & GCHEAP_GC_MARKING))
-		direct_marker_queue();
-	else if (!ret && hosted_arena_writes_armed(&direct->heap))
-		direct_marker_untrack();
+		direct_marker_want(DIRECT_WANT_MARK);
+	else if (!ret && ((g.flags & GCHEAP_GC_NOSWEEP) ||
+			  hosted_arena_writes_armed(&direct->heap)))
+		direct_marker_want(DIRECT_WANT_END);
 	direct_clear_root_links();
 	direct_unmap_buf(buf, total ?: 8);
 	direct_unmap_buf(roots, (n ?: 1) * sizeof(*roots));
@@ -754,7 +804,6 @@ static int direct_op_gc(struct gcheap_gc *ug)
 	 */
 	if (!ret && (g.flags & GCHEAP_GC_RELEASE))
 		malloc_trim(0);
-	/* No background sweeper here: lazy sweeping is left to refills. */
 	if (!ret)
 		direct_copy_out(ug, &g, sizeof(g));
 	return direct_leave(ret, __func__);

@@ -122,6 +122,7 @@ extern void (*hosted_resched_hook)(void);
 void hosted_arena_set_real(struct mheap *h, bool real);
 int hosted_arena_track_writes(struct mheap *h);
 void hosted_arena_untrack_writes(struct mheap *h);
+void hosted_arena_arm_writes(struct mheap *h);
 bool hosted_arena_writes_armed(struct mheap *h);
 
 /* ---- The direct backend of libgcheap (sys_direct.c) ---- */

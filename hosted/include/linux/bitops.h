@@ -99,6 +99,27 @@ static inline unsigned long find_next_bit(const unsigned long *addr,
 	return bit < size ? bit : size;
 }
 
+/* find_next_bit() for a clear bit. */
+static inline unsigned long find_next_zero_bit(const unsigned long *addr,
+					       unsigned long size,
+					       unsigned long offset)
+{
+	unsigned long word, bit;
+
+	if (offset >= size)
+		return size;
+	word = ~addr[BIT_WORD(offset)] & (~0UL << (offset % BITS_PER_LONG));
+	offset -= offset % BITS_PER_LONG;
+	while (!word) {
+		offset += BITS_PER_LONG;
+		if (offset >= size)
+			return size;
+		word = ~addr[BIT_WORD(offset)];
+	}
+	bit = offset + __builtin_ctzl(word);
+	return bit < size ? bit : size;
+}
+
 #define for_each_set_bit(bit, addr, size)				\
 	for ((bit) = find_next_bit((addr), (size), 0); (bit) < (size);	\
 	     (bit) = find_next_bit((addr), (size), (bit) + 1))
