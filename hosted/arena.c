@@ -614,7 +614,7 @@ bool mheap_arena_dirty_reset(struct mheap *h)
  *
  * The concurrent mark's worker calls it once mgc_mark_near() says a mark
  * is near; the mark's start then finds the arena protected. Does nothing
- * while a mark runs or if the arena is protected already.
+ * unless a mark is still near, or if the arena is protected already.
  */
 void hosted_arena_arm_writes(struct mheap *h)
 {
@@ -622,7 +622,8 @@ void hosted_arena_arm_writes(struct mheap *h)
 	u64 grown;
 
 	mutex_lock(&h->lock);
-	if (!arena_tracks_writes(h) || h->gc.phase != MGC_PHASE_OFF) {
+	/* Asked for a while ago, by now it may be a mark's end. */
+	if (!arena_tracks_writes(h) || !mgc_mark_near(h)) {
 		mutex_unlock(&h->lock);
 		return;
 	}

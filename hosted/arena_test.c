@@ -130,9 +130,10 @@ static void arena_test_take(struct kunit *test)
 }
 
 /*
- * Protection set up ahead of a mark (hosted_arena_arm_writes()) serves the
- * mark's start, which then keeps what was written since; the end of a mark
- * lifts it, and the next start without one protects anew.
+ * Protection set up ahead of a mark (hosted_arena_arm_writes(), once the
+ * mark is near) serves the mark's start, which then keeps what was written
+ * since; the end of a mark lifts it, and the next start without one
+ * protects anew.
  */
 static void arena_test_arm(struct kunit *test)
 {
@@ -143,6 +144,14 @@ static void arena_test_arm(struct kunit *test)
 	arena_test_poke(h, 2, 1);
 	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false),
 			(unsigned long)ARENA_TEST_BITS);
+	/* Far from a concurrent mark's trigger, nothing is done. */
+	h->gc.concurrent = true;
+	h->gc.heap_live = 8ULL << 20;
+	h->gc.next_gc = 16ULL << 20;
+	hosted_arena_arm_writes(h);
+	KUNIT_EXPECT_FALSE(test, hosted_arena_writes_armed(h));
+	/* Near it (mgc_mark_near()), the arena is protected. */
+	h->gc.alloc_since = 5ULL << 20;
 	hosted_arena_arm_writes(h);
 	KUNIT_EXPECT_TRUE(test, hosted_arena_writes_armed(h));
 	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 0UL);

@@ -466,6 +466,32 @@ static void lib_test_stats(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s1.heap_alloc, s0.heap_alloc);
 }
 
+/*
+ * After a collection that leaves sweeping lazy, the backend's worker sweeps
+ * in the background, as the module's sweeper does: the spans get swept
+ * while the program allocates nothing.
+ */
+static void lib_test_background_sweep(struct kunit *test)
+{
+	struct mheap *h = hosted_direct_heap();
+	unsigned int i;
+	u64 unswept;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	for (i = 0; i < 2000; i++)
+		KUNIT_ASSERT_NOT_NULL(test, gcheap_malloc(3000));
+	KUNIT_ASSERT_EQ(test, gcheap_gc_lazy(), 0);
+	for (i = 0; i < 10000; i++) {
+		mutex_lock(&h->lock);
+		unswept = h->gc.unswept;
+		mutex_unlock(&h->lock);
+		if (!unswept)
+			break;
+		usleep(1000);
+	}
+	KUNIT_EXPECT_EQ(test, unswept, 0ULL);
+}
+
 /* The direct backend answers as the module's ioctls do (main.c). */
 static void lib_test_backend(struct kunit *test)
 {
@@ -908,6 +934,8 @@ static struct kunit_case lib_test_cases[] = {
 	KUNIT_CASE(lib_test_profile),
 	KUNIT_CASE(lib_test_dump),
 	KUNIT_CASE(lib_test_free_os_memory),
+	/* Last: its heap's layout would move later cases' objects. */
+	KUNIT_CASE(lib_test_background_sweep),
 	{}
 };
 

@@ -20,8 +20,8 @@
  * (its redzones included) for a bad access.
  *
  * The collector's worker is a thread of this backend (the module's marker
- * and sweeper are kernel work items), started with the first collection
- * that needs it: it marks beside the program and sweeps after. The arena's
+ * and sweeper are kernel work items), started when the heap opens: it
+ * marks beside the program and sweeps after. The arena's
  * written pages come from userfaultfd's write protection (hosted/arena.c);
  * where the kernel lacks it, a concurrent collection asked for is run
  * stopping the world instead, as the module's end would otherwise scan
@@ -225,22 +225,28 @@ static long direct_marker_preclean(struct mheap *h, u64 cycle, void *ctx)
 
 /*
  * Sweep in batches, dropping the lock between them, until nothing is left
- * or a mark wants the worker (its start sweeps the rest anyway).
+ * or a mark wants the worker (its start sweeps the rest anyway). The lock
+ * is only tried: a pthread mutex hands nothing off to a waiter, and a
+ * worker blocked here behind the program's calls would start the mark's
+ * work late.
  */
 static void direct_marker_sweep(struct mheap *h)
 {
-	unsigned long done;
+	unsigned long done = 1;
+	u64 t0;
 
-	do {
-		u64 t0 = mgc_now_ns();
-
-		mutex_lock(&h->lock);
+	while (done && !(READ_ONCE(direct_marker.want) & DIRECT_WANT_MARK)) {
+		if (!mutex_trylock(&h->lock)) {
+			direct_marker_yield(h);
+			continue;
+		}
+		t0 = mgc_now_ns();
 		done = mgc_sweep_some(h, DIRECT_SWEEP_BATCH);
 		h->gc.gc_cpu_ns += mgc_now_ns() - t0;
 		mutex_unlock(&h->lock);
 		direct_finq_wake();
 		direct_marker_yield(h);
-	} while (done && !(READ_ONCE(direct_marker.want) & DIRECT_WANT_MARK));
+	}
 }
 
 static void *direct_marker_main(void *arg)
@@ -286,23 +292,31 @@ extern int __real_pthread_create(pthread_t *, const pthread_attr_t *,
 				 void *(*)(void *), void *) __attribute__((weak));
 
 /*
- * Ask the worker for @what, starting it the first time. Without a worker,
- * allocations' assists do all of the marking, refills the sweeping.
+ * Start the worker, at the heap's opening: a collection runs with the
+ * world stopped, and a stopped thread may hold a lock that creating a
+ * thread takes. Without a worker, allocations' assists do all of the
+ * marking, refills the sweeping.
  */
-static void direct_marker_want(unsigned int what)
+static void direct_marker_start(void)
 {
 	sigset_t all, old;
-	int err = 0;
 
 	pthread_mutex_lock(&direct_marker.lock);
 	if (!direct_marker.started) {
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
-		err = (__real_pthread_create ?: pthread_create)(&direct_marker.thread,
-				NULL, direct_marker_main, NULL);
+		direct_marker.started =
+			!(__real_pthread_create ?: pthread_create)(&direct_marker.thread,
+					NULL, direct_marker_main, NULL);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		direct_marker.started = !err;
 	}
+	pthread_mutex_unlock(&direct_marker.lock);
+}
+
+/* Ask the worker for @what. */
+static void direct_marker_want(unsigned int what)
+{
+	pthread_mutex_lock(&direct_marker.lock);
 	if (direct_marker.started && (direct_marker.want & what) != what) {
 		direct_marker.want |= what;
 		pthread_cond_broadcast(&direct_marker.cond);
@@ -392,6 +406,8 @@ static int direct_op_open(void)
 	direct_open = true;
 out:
 	pthread_mutex_unlock(&direct_lock);
+	if (!ret)
+		direct_marker_start();
 	return ret;
 }
 
