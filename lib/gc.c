@@ -566,6 +566,30 @@ static void gc_thread_unlink(struct tc *c)
 	world.nthreads--;
 }
 
+/*
+ * threads_lock for a thread about to leave the registry. A collection holds
+ * the lock while it waits for every registered thread to stop, so this one
+ * must take the stop signal while it waits for the lock, even if it blocked
+ * every signal (a thread-exit destructor of another library may have): the
+ * stop signal is unblocked until gc_leave_unlock() restores @old.
+ */
+static void gc_leave_lock(struct tc *c, sigset_t *old)
+{
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	if (c->registered)
+		sigaddset(&stop, world.sig_suspend);
+	pthread_sigmask(SIG_UNBLOCK, &stop, old);
+	pthread_mutex_lock(&world.threads_lock);
+}
+
+static void gc_leave_unlock(const sigset_t *old)
+{
+	pthread_mutex_unlock(&world.threads_lock);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 /**
  * gch_thread_exit() - the thread-exit hook: give the spans back, leave
  *
@@ -575,8 +599,9 @@ static void gc_thread_unlink(struct tc *c)
 void gch_thread_exit(void)
 {
 	struct tc *c = &gch_tc;
+	sigset_t old;
 
-	pthread_mutex_lock(&world.threads_lock);
+	gc_leave_lock(c, &old);
 	tc_enter();
 	gch_tc_flush(c, true);
 	tc_leave();
@@ -584,7 +609,7 @@ void gch_thread_exit(void)
 		gc_thread_unlink(c);
 	c->exited = true;
 	c->gc_due = false;
-	pthread_mutex_unlock(&world.threads_lock);
+	gc_leave_unlock(&old);
 }
 
 GCHEAP_EXPORT int gcheap_register_thread(void)
@@ -599,6 +624,7 @@ GCHEAP_EXPORT int gcheap_register_thread(void)
 GCHEAP_EXPORT int gcheap_unregister_thread(void)
 {
 	struct tc *c = &gch_tc;
+	sigset_t old;
 	int err = 0;
 
 	if (gch_heap.dead) {
@@ -607,13 +633,13 @@ GCHEAP_EXPORT int gcheap_unregister_thread(void)
 	}
 	if (!c->registered)
 		return 0;
-	pthread_mutex_lock(&world.threads_lock);
+	gc_leave_lock(c, &old);
 	tc_enter();
 	err = gch_tc_flush(c, false);
 	tc_leave();
 	if (!err)
 		gc_thread_unlink(c);
-	pthread_mutex_unlock(&world.threads_lock);
+	gc_leave_unlock(&old);
 	return gch_status(err);
 }
 
@@ -956,9 +982,10 @@ static __attribute__((noinline)) void gc_save_context(ucontext_t *uc)
  * Clear the stack below the caller, where the collection's frames will lie:
  * stale pointers left there by earlier calls would otherwise be scanned in
  * their padding and unwritten slots, and keep dead objects (bdwgc's
- * GC_clear_stack()).
+ * GC_clear_stack()). Not instrumented by ASan, which would move the buffer
+ * off the stack it is meant to clear.
  */
-__attribute__((noinline)) void gch_clear_stack(void)
+__attribute__((noinline, no_sanitize_address)) void gch_clear_stack(void)
 {
 	char buf[GC_CLEAR_STACK_BYTES];
 
