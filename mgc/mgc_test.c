@@ -452,6 +452,22 @@ static void mgc_test_concurrent_defer(struct kunit *test)
 }
 
 /*
+ * Start a concurrent mark with one object, @obj[0], as its root; return
+ * with mheap.lock held and no cached slot counted.
+ */
+static void mgc_test_start_mark(struct kunit *test, struct mheap *h,
+				u64 *obj)
+{
+	struct gcheap_gc g;
+
+	mheap_test_alloc(test, h, MGC_TEST_SC, 1, obj);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, GCHEAP_GC_CONCURRENT, &g), 0);
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_EQ(test, h->gc.phase, (u32)MGC_PHASE_MARK);
+	KUNIT_ASSERT_EQ(test, h->cached_bytes, 0ULL);
+}
+
+/*
  * A concurrent mark is near from 4/64 of the runway before its trigger,
  * and only when the next collection will be concurrent: never during a
  * mark, after a stop-the-world collection or with GOGC off.
@@ -462,10 +478,7 @@ static void mgc_test_mark_near(struct kunit *test)
 	u64 obj[1];
 	struct gcheap_gc g;
 
-	mheap_test_alloc(test, h, MGC_TEST_SC, 1, obj);
-	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, GCHEAP_GC_CONCURRENT, &g), 0);
-	mutex_lock(&h->lock);
-	KUNIT_ASSERT_EQ(test, h->gc.phase, (u32)MGC_PHASE_MARK);
+	mgc_test_start_mark(test, h, obj);
 	KUNIT_EXPECT_FALSE(test, mgc_mark_near(h));
 	mutex_unlock(&h->lock);
 	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, GCHEAP_GC_CONCURRENT, &g), 0);
@@ -499,13 +512,8 @@ static void mgc_test_hard_goal(struct kunit *test)
 {
 	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
 	u64 obj[1];
-	struct gcheap_gc g;
 
-	mheap_test_alloc(test, h, MGC_TEST_SC, 1, obj);
-	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, GCHEAP_GC_CONCURRENT, &g), 0);
-	mutex_lock(&h->lock);
-	KUNIT_ASSERT_EQ(test, h->gc.phase, (u32)MGC_PHASE_MARK);
-	KUNIT_ASSERT_EQ(test, h->cached_bytes, 0ULL);
+	mgc_test_start_mark(test, h, obj);
 	h->gc.mark_done = false;
 	/* Live 8 MiB, goal 16: a quarter of 8 is under 4 MiB, so 20. */
 	h->gc.heap_live = 8ULL << 20;

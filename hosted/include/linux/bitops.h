@@ -79,24 +79,33 @@ static inline unsigned long hweight_long(unsigned long w)
  * Return: the bit number, or @size if there is none (also for
  * @offset >= @size).
  */
-static inline unsigned long find_next_bit(const unsigned long *addr,
-					  unsigned long size,
-					  unsigned long offset)
+static inline unsigned long __hosted_find_next(const unsigned long *addr,
+					       unsigned long size,
+					       unsigned long offset,
+					       unsigned long invert)
 {
 	unsigned long word, bit;
 
 	if (offset >= size)
 		return size;
-	word = addr[BIT_WORD(offset)] & (~0UL << (offset % BITS_PER_LONG));
+	word = (addr[BIT_WORD(offset)] ^ invert) &
+	       (~0UL << (offset % BITS_PER_LONG));
 	offset -= offset % BITS_PER_LONG;
 	while (!word) {
 		offset += BITS_PER_LONG;
 		if (offset >= size)
 			return size;
-		word = addr[BIT_WORD(offset)];
+		word = addr[BIT_WORD(offset)] ^ invert;
 	}
 	bit = offset + __builtin_ctzl(word);
 	return bit < size ? bit : size;
+}
+
+static inline unsigned long find_next_bit(const unsigned long *addr,
+					  unsigned long size,
+					  unsigned long offset)
+{
+	return __hosted_find_next(addr, size, offset, 0);
 }
 
 /* find_next_bit() for a clear bit. */
@@ -104,20 +113,7 @@ static inline unsigned long find_next_zero_bit(const unsigned long *addr,
 					       unsigned long size,
 					       unsigned long offset)
 {
-	unsigned long word, bit;
-
-	if (offset >= size)
-		return size;
-	word = ~addr[BIT_WORD(offset)] & (~0UL << (offset % BITS_PER_LONG));
-	offset -= offset % BITS_PER_LONG;
-	while (!word) {
-		offset += BITS_PER_LONG;
-		if (offset >= size)
-			return size;
-		word = ~addr[BIT_WORD(offset)];
-	}
-	bit = offset + __builtin_ctzl(word);
-	return bit < size ? bit : size;
+	return __hosted_find_next(addr, size, offset, ~0UL);
 }
 
 #define for_each_set_bit(bit, addr, size)				\
