@@ -514,7 +514,7 @@ static void mark_rescan(struct mgc_gcw *g)
 static void mark_dirty_page(struct mgc_gcw *g, u64 addr)
 {
 	struct mheap *h = g->m->h;
-	u64 end = addr + PAGE_SIZE, base, first, last, idx, run = 0;
+	u64 end = addr + PAGE_SIZE, base, first, last, idx, stop, lo, hi;
 	u64 page = (addr - g->lo) >> MHEAP_PAGE_SHIFT;
 	struct mark_cache c = { };
 	struct mspan *s;
@@ -535,18 +535,17 @@ static void mark_dirty_page(struct mgc_gcw *g, u64 addr)
 	}
 	first = (addr - base) / s->elemsize;
 	last = min_t(u64, (end - 1 - base) / s->elemsize + 1, s->nelems);
-	/* @run: where the current run of marked objects began, 0 for none. */
-	for (idx = first; idx <= last && !g->error; idx++) {
-		u64 lo = max(base + idx * s->elemsize, addr);
-
-		if (idx < last && test_bit(idx, s->gcmarkbits)) {
-			if (!run)
-				run = lo;
-			continue;
-		}
-		if (run)
-			mark_scan(g, run - h->arena_base, min(lo, end) - run, &c);
-		run = 0;
+	/*
+	 * Unmarked slots are passed a word of bits at a time: a written page
+	 * of an empty span, or of dead objects, costs next to nothing.
+	 */
+	for (idx = find_next_bit(s->gcmarkbits, last, first);
+	     idx < last && !g->error;
+	     idx = find_next_bit(s->gcmarkbits, last, stop)) {
+		stop = find_next_zero_bit(s->gcmarkbits, last, idx);
+		lo = max(base + idx * s->elemsize, addr);
+		hi = min(base + stop * s->elemsize, end);
+		mark_scan(g, lo - h->arena_base, hi - lo, &c);
 	}
 }
 

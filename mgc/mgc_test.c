@@ -467,6 +467,74 @@ static void mgc_test_start_mark(struct kunit *test, struct mheap *h,
 	KUNIT_ASSERT_EQ(test, h->cached_bytes, 0ULL);
 }
 
+/* Whether the current mark has marked the object at @addr. */
+static bool mgc_test_marked(struct mheap *h, u64 addr)
+{
+	struct mspan *s = mheap_span_of_addr(h, addr);
+
+	return test_bit((addr - mheap_span_base(h, s)) / s->elemsize,
+			s->gcmarkbits);
+}
+
+/*
+ * A written page is scanned again where its objects are marked, and only
+ * there: the part of a marked object that straddles the page's start or end
+ * that lies on the page, nothing of an unmarked one, nothing of a page that
+ * was not written. 48-byte slots, so that objects straddle base pages.
+ */
+static void mgc_test_dirty_page(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 obj[170], roots[4], page, nbits;
+	unsigned long *dirty;
+	struct gcheap_gc g;
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, mheap_classes[5].size, 48U);
+	mheap_test_alloc(test, h, GCHEAP_SPANCLASS(5, 0), 170, obj);
+	for (i = 1; i < 170; i++)
+		KUNIT_ASSERT_EQ(test, obj[i], obj[0] + 48 * i);
+	KUNIT_ASSERT_EQ(test, (obj[0] - h->arena_base) % PAGE_SIZE, 0ULL);
+	/* Object 85 holds the base page's end: 4080 to 4128 from obj[0]. */
+	page = (obj[0] - h->arena_base) / PAGE_SIZE + 1;
+	roots[0] = obj[84];
+	roots[1] = obj[85];
+	roots[2] = obj[86];
+	roots[3] = obj[100];
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, roots, 4, GCHEAP_GC_CONCURRENT, &g),
+			0);
+	mutex_lock(&h->lock);
+	KUNIT_ASSERT_EQ(test, mgc_mark_step(h, U64_MAX, 0), 1);
+	mutex_unlock(&h->lock);
+
+	/* The program writes after the scan: in page - 1, then in page. */
+	mgc_test_poke(test, h, obj[84], obj[150]);
+	mgc_test_poke(test, h, obj[85] + 8, obj[151]);
+	mgc_test_poke(test, h, obj[85] + 40, obj[152]);
+	mgc_test_poke(test, h, obj[86] + 16, obj[153]);
+	mgc_test_poke(test, h, obj[90], obj[154]);
+	mgc_test_poke(test, h, obj[100] + 40, obj[155]);
+
+	nbits = h->grown * (MHEAP_PAGE_SIZE / PAGE_SIZE);
+	dirty = kunit_kcalloc(test, BITS_TO_LONGS(nbits), sizeof(*dirty),
+			      GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, dirty);
+	__set_bit(page, dirty);
+	mutex_lock(&h->lock);
+	KUNIT_EXPECT_EQ(test, mgc_mark_dirty(h, dirty, nbits), 0);
+	KUNIT_EXPECT_EQ(test, mgc_mark_step(h, U64_MAX, 0), 1);
+	/* obj[85]'s word at 4088 is on the page before: not scanned. */
+	KUNIT_EXPECT_FALSE(test, mgc_test_marked(h, obj[150]));
+	KUNIT_EXPECT_FALSE(test, mgc_test_marked(h, obj[151]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_marked(h, obj[152]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_marked(h, obj[153]));
+	/* Unmarked, obj[90] is garbage: what it holds is not followed. */
+	KUNIT_EXPECT_FALSE(test, mgc_test_marked(h, obj[154]));
+	KUNIT_EXPECT_TRUE(test, mgc_test_marked(h, obj[155]));
+	mgc_abort(h);
+	mutex_unlock(&h->lock);
+}
+
 /*
  * A concurrent mark is near from 4/64 of the runway before its trigger,
  * and only when the next collection will be concurrent: never during a
@@ -1199,6 +1267,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_errors),
 	KUNIT_CASE(mgc_test_concurrent),
 	KUNIT_CASE(mgc_test_concurrent_defer),
+	KUNIT_CASE(mgc_test_dirty_page),
 	KUNIT_CASE(mgc_test_hard_goal),
 	KUNIT_CASE(mgc_test_mark_near),
 	KUNIT_CASE(mgc_test_specials),
