@@ -25,9 +25,9 @@
  * Unlike a dirty bit, a protected page costs a fault at its first write.
  * Once a mark has ended nothing needs the protection until the next one
  * starts, so the concurrent mark's worker lifts it then
- * (hosted_arena_untrack_writes()); left in place, it would cost a fault on
- * every page the program writes between two marks (in GCBench, 57k of its
- * 99k faults).
+ * (hosted_arena_untrack_writes()), unless the next mark is near already;
+ * left in place, it would cost a fault on every page the program writes
+ * between two marks (in GCBench, 57k of its 99k faults).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,10 +62,9 @@ struct arena_fake_page {
  * @pagemap: /proc/self/pagemap, read for the written pages, or -1
  * @wp_lock: held around a change of the protection, so that lifting it
  *	without mheap.lock never overlaps with the next mark protecting it
- * @armed: the arena is protected (for a mark, or ahead of one) and
- *	nobody has lifted it since; under @wp_lock
- * @ahead: it was protected ahead of a mark that has not started yet
- *	(hosted_arena_arm_writes()); under @wp_lock
+ * @armed: the arena is protected (for a mark, ahead of one, or left so by
+ *	the last one) and nobody has lifted it since: every page written
+ *	since reads as written; under @wp_lock
  * @holes: per heap page, set where no protection is needed this time
  *	(arena_find_holes()); under @wp_lock
  */
@@ -76,7 +75,6 @@ struct mheap_arena {
 	int pagemap;
 	pthread_mutex_t wp_lock;
 	bool armed;
-	bool ahead;
 	unsigned long *holes;
 };
 
@@ -583,6 +581,10 @@ static int arena_protect(struct mheap *h, u64 lo, u64 hi, void *ctx)
  * mheap_arena_dirty_reset() - start tracking writes anew
  * @h: the heap, the world stopped, mheap.lock held
  *
+ * Unlike the kernel's, it keeps the pages written since the arena was last
+ * protected, if it still is: more pages read as written than were, which
+ * costs a look at each, and no walk of the arena with the world stopped.
+ *
  * Return: true if writes from now on will be known, as in the kernel.
  */
 bool mheap_arena_dirty_reset(struct mheap *h)
@@ -594,15 +596,14 @@ bool mheap_arena_dirty_reset(struct mheap *h)
 		return false;
 	pthread_mutex_lock(&a->wp_lock);
 	/*
-	 * Protected ahead of this mark (hosted_arena_arm_writes()): a write
-	 * since then reads as one made during the mark, which costs a look,
-	 * no more.
+	 * Protected ahead of this mark (hosted_arena_arm_writes()), or still
+	 * by the last one: a write since then reads as one made during this
+	 * mark, which costs a look, no more.
 	 */
-	if (!a->ahead) {
+	if (!a->armed) {
 		arena_find_holes(h, h->grown);
 		a->armed = !arena_for_each_run(h, h->grown, arena_protect, NULL);
 	}
-	a->ahead = false;
 	armed = a->armed;
 	pthread_mutex_unlock(&a->wp_lock);
 	return armed;
@@ -629,13 +630,11 @@ void hosted_arena_arm_writes(struct mheap *h)
 	}
 	pthread_mutex_lock(&a->wp_lock);
 	grown = h->grown;
-	if (!a->ahead)
+	if (!a->armed)
 		arena_find_holes(h, grown);
 	mutex_unlock(&h->lock);
-	if (!a->ahead) {
+	if (!a->armed)
 		a->armed = !arena_for_each_run(h, grown, arena_protect, NULL);
-		a->ahead = a->armed;
-	}
 	pthread_mutex_unlock(&a->wp_lock);
 }
 
@@ -643,8 +642,12 @@ void hosted_arena_arm_writes(struct mheap *h)
  * hosted_arena_untrack_writes() - lift a finished mark's write protection
  * @h: the heap, mheap.lock not held
  *
- * Does nothing while a mark runs or if nothing is protected. The ioctl runs
- * without mheap.lock, so the program's calls go on meanwhile.
+ * Does nothing while a mark runs or if nothing is protected; nor when the
+ * next mark is near already (mgc_mark_near()), as when the heap grows fast:
+ * lifting the protection and setting it again would cost two walks of the
+ * arena, the second one maybe with the world stopped, to spare faults on
+ * the few pages written until then. The ioctl runs without mheap.lock, so
+ * the program's calls go on meanwhile.
  */
 void hosted_arena_untrack_writes(struct mheap *h)
 {
@@ -652,7 +655,8 @@ void hosted_arena_untrack_writes(struct mheap *h)
 	struct arena_uffd_writeprotect wp = { .mode = 0 };
 
 	mutex_lock(&h->lock);
-	if (!arena_tracks_writes(h) || h->gc.phase != MGC_PHASE_OFF) {
+	if (!arena_tracks_writes(h) || h->gc.phase != MGC_PHASE_OFF ||
+	    mgc_mark_near(h)) {
 		mutex_unlock(&h->lock);
 		return;
 	}
@@ -665,7 +669,6 @@ void hosted_arena_untrack_writes(struct mheap *h)
 	if (a->armed && wp.range.len)
 		ioctl(a->uffd, ARENA_UFFDIO_WRITEPROTECT, &wp);
 	a->armed = false;
-	a->ahead = false;
 	pthread_mutex_unlock(&a->wp_lock);
 }
 

@@ -97,8 +97,14 @@ static void arena_test_collect(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, test_bit(2, bits));
 	KUNIT_EXPECT_TRUE(test, test_bit(5, bits));
 	KUNIT_EXPECT_TRUE(test, test_bit(ARENA_TEST_BITS - 1, bits));
-	/* Reading leaves them written; a reset starts anew. */
+	/*
+	 * Reading leaves them written; so does a reset while the protection
+	 * stands (arena_test_arm()). Lifted, a reset starts anew.
+	 */
 	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 3UL);
+	KUNIT_ASSERT_TRUE(test, mheap_arena_dirty_reset(h));
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 3UL);
+	hosted_arena_untrack_writes(h);
 	KUNIT_ASSERT_TRUE(test, mheap_arena_dirty_reset(h));
 	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 0UL);
 	/* A read is not a write. */
@@ -132,8 +138,8 @@ static void arena_test_take(struct kunit *test)
 /*
  * Protection set up ahead of a mark (hosted_arena_arm_writes(), once the
  * mark is near) serves the mark's start, which then keeps what was written
- * since; the end of a mark lifts it, and the next start without one
- * protects anew.
+ * since; after a mark, it is lifted unless the next mark is near already,
+ * and the next start without it protects anew.
  */
 static void arena_test_arm(struct kunit *test)
 {
@@ -170,7 +176,19 @@ static void arena_test_arm(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 2UL);
 	h->gc.phase = MGC_PHASE_OFF;
 
-	/* Lifted: every page reads as written again. */
+	/*
+	 * The next mark is near already: the protection stays for it, and
+	 * its start keeps what was written since.
+	 */
+	hosted_arena_untrack_writes(h);
+	KUNIT_EXPECT_TRUE(test, hosted_arena_writes_armed(h));
+	arena_test_poke(h, 3, 1);
+	KUNIT_ASSERT_TRUE(test, mheap_arena_dirty_reset(h));
+	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false), 3UL);
+	KUNIT_EXPECT_TRUE(test, test_bit(3, bits));
+
+	/* Far from it, lifted: every page reads as written again. */
+	h->gc.alloc_since = 0;
 	hosted_arena_untrack_writes(h);
 	KUNIT_EXPECT_FALSE(test, hosted_arena_writes_armed(h));
 	KUNIT_EXPECT_EQ(test, arena_test_written(test, h, bits, false),

@@ -45,7 +45,7 @@ static inline u64 mgc_cpu_share(u64 gc_cpu_ns, u64 age_ns, u64 scale)
  * A concurrent mark is near when the heap is within this many 64ths of the
  * runway of its trigger (mgc_mark_near()).
  */
-#define MGC_NEAR_SIXTYFOURTHS	4
+#define MGC_NEAR_SIXTYFOURTHS	12
 /* Words the background marker scans per hold of mheap.lock... */
 #define MGC_MARK_BATCH		BIT(15)
 /*

@@ -536,7 +536,7 @@ static void mgc_test_dirty_page(struct kunit *test)
 }
 
 /*
- * A concurrent mark is near from 4/64 of the runway before its trigger,
+ * A concurrent mark is near from 12/64 of the runway before its trigger,
  * and only when the next collection will be concurrent: never during a
  * mark, after a stop-the-world collection or with GOGC off.
  */
@@ -553,10 +553,10 @@ static void mgc_test_mark_near(struct kunit *test)
 	mutex_lock(&h->lock);
 	KUNIT_ASSERT_EQ(test, h->gc.phase, (u32)MGC_PHASE_OFF);
 	KUNIT_ASSERT_EQ(test, h->cached_bytes, 0ULL);
-	/* Live 8 MiB, goal 16: the trigger is at 13, the mark near from 12.5. */
+	/* Live 8 MiB, goal 16: the trigger is at 13, the mark near from 11.5. */
 	h->gc.heap_live = 8ULL << 20;
 	h->gc.next_gc = 16ULL << 20;
-	h->gc.alloc_since = (9ULL << 19) - 1;
+	h->gc.alloc_since = (7ULL << 19) - 1;
 	KUNIT_EXPECT_FALSE(test, mgc_mark_near(h));
 	h->gc.alloc_since++;
 	KUNIT_EXPECT_TRUE(test, mgc_mark_near(h));
