@@ -496,6 +496,21 @@ void mgc_abort(struct mheap *h)
 	h->gc.mark_done = false;
 }
 
+/*
+ * The worker's mutex_lock(&h->lock). While it waits, allocations' assists
+ * stop marking (MGC_MARK_ASSIST): one assist's budget under the lock took
+ * up to 4 ms, and the worker, which marks without the lock but needs it to
+ * take work, stood idle behind it.
+ */
+static void mgc_worker_lock(struct mheap *h)
+{
+	if (mutex_trylock(&h->lock))
+		return;
+	WRITE_ONCE(h->gc.bg_waiting, true);
+	mutex_lock(&h->lock);
+	WRITE_ONCE(h->gc.bg_waiting, false);
+}
+
 /* Whether the worker of mark @cycle still has a mark to serve. */
 static bool mgc_worker_serves(struct mheap *h, u64 cycle)
 {
@@ -522,14 +537,14 @@ int mgc_mark_background(struct mheap *h, u64 *cycle)
 	int ret = MGC_BG_IDLE;
 	u64 t0 = mgc_now_ns();
 
-	mutex_lock(&h->lock);
+	mgc_worker_lock(h);
 	if (mgc_worker_serves(h, *cycle)) {
 		*cycle = h->gc.num_gc;
 		/* Grey objects are scanned without the lock, beside the program. */
 		if (mgc_mark_bg_begin(h)) {
 			mutex_unlock(&h->lock);
 			mgc_mark_bg_run(h, MGC_MARK_BG_BATCH);
-			mutex_lock(&h->lock);
+			mgc_worker_lock(h);
 			h->gc.gc_cpu_ns += mgc_now_ns() - t0;
 			mutex_unlock(&h->lock);
 			return MGC_BG_MORE;
@@ -561,7 +576,7 @@ long mgc_preclean(struct mheap *h, u64 cycle)
 	long ret = -ENOENT;
 	u64 t0 = mgc_now_ns();
 
-	mutex_lock(&h->lock);
+	mgc_worker_lock(h);
 	if (mgc_worker_serves(h, cycle) && h->gc.dirty_armed) {
 		ret = mgc_mark_preclean(h);
 		/* Bits were lost with a failed walk: rescan everything. */
@@ -582,7 +597,7 @@ long mgc_preclean(struct mheap *h, u64 cycle)
  */
 void mgc_mark_background_done(struct mheap *h, u64 cycle)
 {
-	mutex_lock(&h->lock);
+	mgc_worker_lock(h);
 	if (cycle != U64_MAX && mgc_worker_serves(h, cycle))
 		h->gc.mark_done = true;
 	mutex_unlock(&h->lock);
@@ -673,7 +688,8 @@ void mgc_assist(struct mheap *h)
 		return;
 	t0 = mgc_now_ns();
 	/* With dirty bits, the worker cleans before the end is due. */
-	if (mgc_mark_step(h, budget, 0) == 1 && !h->gc.dirty_armed)
+	if (mgc_mark_step(h, budget, MGC_MARK_ASSIST) == 1 &&
+	    !h->gc.dirty_armed)
 		h->gc.mark_done = true;
 	else
 		mgc_mark_share(h);

@@ -92,6 +92,8 @@ struct mgc_grey {
  * @yield: stop between objects when a call of the program waits for
  *	mheap.lock (the worker's batches under the lock)
  * @bg: the background worker without mheap.lock: stop on mgc.bg_stop
+ * @assist: an allocation's assist: stop while the worker waits for
+ *	mheap.lock (mgc.bg_waiting)
  * @atomic: another marker may run at once (a concurrent mark): mark bits
  *	are set atomically and span states read with acquire
  * @error: -EINTR once a fatal signal stopped it, -EAGAIN once mgc.bg_stop
@@ -113,6 +115,7 @@ struct mgc_gcw {
 	bool intr;
 	bool yield;
 	bool bg;
+	bool assist;
 	bool atomic;
 	int error;
 };
@@ -197,6 +200,8 @@ static bool mark_should_stop(struct mgc_gcw *g)
 
 	if (g->yield && mheap_lock_wanted(h))
 		return true;
+	if (g->assist && READ_ONCE(h->gc.bg_waiting))
+		return true;
 	if (g->bg && READ_ONCE(h->gc.bg_stop)) {
 		g->error = -EAGAIN;
 		return true;
@@ -213,6 +218,7 @@ static void mark_enter(struct mgc_gcw *g, bool intr, bool yield)
 {
 	g->intr = intr;
 	g->yield = yield;
+	g->assist = false;
 	g->error = 0;
 	g->limit = g->m->h->grown << MHEAP_PAGE_SHIFT;
 	g->atomic = g->m->h->gc.phase == MGC_PHASE_MARK || g->bg;
@@ -838,6 +844,7 @@ static int mark_step(struct mheap *h, u64 budget, unsigned int how)
 	u64 stop;
 
 	mark_enter(g, how & MGC_MARK_INTR, how & MGC_MARK_YIELD);
+	g->assist = how & MGC_MARK_ASSIST;
 	stop = budget == U64_MAX ? U64_MAX : g->words + budget;
 	for (;;) {
 		mark_drain(g, stop);
@@ -873,7 +880,8 @@ static int mark_step(struct mheap *h, u64 budget, unsigned int how)
  * @budget: words to scan at most (roughly: an object is scanned whole);
  *	U64_MAX for all
  * @how: MGC_MARK_INTR: stop on a fatal signal; MGC_MARK_YIELD: stop
- *	between objects when a call of the program waits for mheap.lock
+ *	between objects when a call of the program waits for mheap.lock;
+ *	MGC_MARK_ASSIST: when the worker does
  *
  * An overflowed list is recovered here, by a rescan of every marked object
  * once the lists have drained. Pages precleaning took are scanned here too.

@@ -145,6 +145,7 @@ int mgc_mark_roots(struct mheap *h, const struct mgc_root *roots,
 /* mgc_mark_step()'s @how */
 #define MGC_MARK_INTR	BIT(0)
 #define MGC_MARK_YIELD	BIT(1)
+#define MGC_MARK_ASSIST	BIT(2)
 int mgc_mark_step(struct mheap *h, u64 budget, unsigned int how);
 void mgc_mark_share(struct mheap *h);
 bool mgc_mark_bg_begin(struct mheap *h);

@@ -615,6 +615,34 @@ static void mgc_test_hard_goal(struct kunit *test)
 	mutex_unlock(&h->lock);
 }
 
+/*
+ * An allocation's assist stops marking while the worker waits for
+ * mheap.lock (it takes its work under the lock); other markers do not.
+ */
+static void mgc_test_assist_yields(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 *obj, done;
+	struct gcheap_gc g;
+
+	obj = kunit_kcalloc(test, 128, sizeof(*obj), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 128, obj);
+	/* Every object a root: 128 grey objects of 8 words after the start. */
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 128, GCHEAP_GC_CONCURRENT, &g),
+			0);
+	mutex_lock(&h->lock);
+	done = mgc_mark_progress(h);
+	WRITE_ONCE(h->gc.bg_waiting, true);
+	KUNIT_EXPECT_EQ(test, mgc_mark_step(h, U64_MAX, MGC_MARK_ASSIST), 0);
+	KUNIT_EXPECT_LT(test, mgc_mark_progress(h) - done, 128 * 8ULL);
+	KUNIT_EXPECT_EQ(test, mgc_mark_step(h, U64_MAX, 0), 1);
+	KUNIT_EXPECT_EQ(test, mgc_mark_progress(h) - done, 128 * 8ULL);
+	WRITE_ONCE(h->gc.bg_waiting, false);
+	mgc_abort(h);
+	mutex_unlock(&h->lock);
+}
+
 static int mgc_test_finalizer(struct mheap *h, u64 addr, u64 fn, u64 arg)
 {
 	struct gcheap_finalizer f = {
@@ -1269,6 +1297,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_concurrent_defer),
 	KUNIT_CASE(mgc_test_dirty_page),
 	KUNIT_CASE(mgc_test_hard_goal),
+	KUNIT_CASE(mgc_test_assist_yields),
 	KUNIT_CASE(mgc_test_mark_near),
 	KUNIT_CASE(mgc_test_specials),
 	KUNIT_CASE(mgc_test_finalizers),

@@ -274,6 +274,8 @@ struct mgc_special;
  * @bg_active: the worker scans without mheap.lock (set under the lock,
  *	cleared by the worker without it)
  * @bg_stop: the mark's end wants the worker to stop scanning
+ * @bg_waiting: the worker waits for mheap.lock: an allocation's assist
+ *	stops marking for it (mgc_mark_step() with MGC_MARK_ASSIST)
  * @finalizers: every finalizer special (struct mgc_special.node)
  * @nfinalizers: entries of @finalizers
  * @finq: finalizer records queued for the program to read
@@ -333,6 +335,7 @@ struct mgc {
 	u64 start_stw_ns;
 	bool bg_active;
 	bool bg_stop;
+	bool bg_waiting;
 	struct list_head finalizers;
 	u64 nfinalizers;
 	struct list_head finq;
