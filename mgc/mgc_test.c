@@ -485,11 +485,13 @@ static bool mgc_test_marked(struct mheap *h, u64 addr)
 static void mgc_test_dirty_page(struct kunit *test)
 {
 	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
-	u64 obj[170], roots[4], page, nbits;
+	u64 *obj, roots[4], page, nbits;
 	unsigned long *dirty;
 	struct gcheap_gc g;
 	unsigned int i;
 
+	obj = kunit_kcalloc(test, 170, sizeof(*obj), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, obj);
 	KUNIT_ASSERT_EQ(test, mheap_classes[5].size, 48U);
 	mheap_test_alloc(test, h, GCHEAP_SPANCLASS(5, 0), 170, obj);
 	for (i = 1; i < 170; i++)
