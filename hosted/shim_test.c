@@ -219,9 +219,18 @@ static void shim_test_slab(struct kunit *test)
 	p = kzalloc(100, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	KUNIT_EXPECT_EQ(test, hosted_slab_live(), live + 1);
-	KUNIT_EXPECT_EQ(test, ((unsigned long)p) % 16, 0UL);
+	/* A cache line or more: on a line of its own; less: 16-byte aligned. */
+	KUNIT_EXPECT_EQ(test, ((unsigned long)p) % 64, 0UL);
 	KUNIT_EXPECT_EQ(test, ((char *)p)[99], 0);
+	q = kmalloc(24, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_EQ(test, ((unsigned long)q) % 16, 0UL);
+	kfree(q);
 	kfree(p);
+	p = kvcalloc(3, 64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_EQ(test, ((unsigned long)p) % 64, 0UL);
+	kvfree(p);
 	KUNIT_EXPECT_EQ(test, hosted_slab_live(), live);
 
 	KUNIT_EXPECT_PTR_EQ(test, kcalloc(0, 8, GFP_KERNEL), ZERO_SIZE_PTR);

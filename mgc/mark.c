@@ -41,6 +41,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/bitmap.h>
+#include <linux/cache.h>
 #include <linux/errno.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
@@ -153,9 +154,14 @@ struct mgc_gcw {
  */
 struct mgc_mark {
 	struct mheap *h;
-	struct mgc_gcw held;
-	struct mgc_gcw bg;
-	spinlock_t share_lock;		/* @share, @share_n */
+	/*
+	 * Each on cache lines of its own: the two markers write their state
+	 * all the time, from two CPUs, and what both touch (from @share_lock
+	 * on) is apart from either.
+	 */
+	struct mgc_gcw held ____cacheline_aligned_in_smp;
+	struct mgc_gcw bg ____cacheline_aligned_in_smp;
+	spinlock_t share_lock ____cacheline_aligned_in_smp; /* @share, @share_n */
 	struct mgc_grey *share;
 	u32 share_cap;
 	u32 share_n;
