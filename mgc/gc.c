@@ -234,8 +234,9 @@ static u64 mgc_percent_goal(s32 percent, u64 live)
  * @h: the heap, mheap.lock held
  * @live: what the last mark traced
  *
- * The GOGC goal, or, under a soft limit, 15/16 of the limit if that comes
- * first (Go's memory-limit goal), whatever the percent; but at least 1/16
+ * The GOGC goal, raised to leave the threads' caches room; or, under a soft
+ * limit, 15/16 of the limit if that comes first (Go's memory-limit goal),
+ * whatever the percent; but at least 1/16
  * of the live heap (and 1 MiB) above it, so that a live heap at the limit
  * does not run collections back to back (Go caps their CPU share instead).
  *
@@ -244,6 +245,15 @@ static u64 mgc_percent_goal(s32 percent, u64 live)
 static u64 mgc_goal(struct mheap *h, u64 live)
 {
 	u64 goal = mgc_percent_goal(h->gc.gc_percent, live), floor;
+
+	/*
+	 * Pacing counts the caches' free slots as allocated, and the threads
+	 * fill their caches again right after a collection: a goal with less
+	 * room than twice what they held (many threads, many size classes,
+	 * a small GOGC) had the next collection due after a few refills.
+	 */
+	if (goal != U64_MAX)
+		goal = max(goal, mgc_sat_add(live, 2 * h->gc.cache_peak));
 
 	if (!h->soft_limit)
 		return goal;
@@ -305,6 +315,7 @@ static void mgc_complete(struct mheap *h, struct gcheap_gc *g,
 	h->gc.scan_words = res->scan_words;
 	h->gc.alloc_since = 0;
 	h->gc.next_gc = mgc_goal(h, res->bytes);
+	h->gc.cache_peak = h->cached_bytes;
 	h->gc.requested = false;
 	h->gc.trigger_reached = false;
 	h->gc.num_gc++;

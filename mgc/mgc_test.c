@@ -250,6 +250,19 @@ static void mgc_test_pacing(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, 0, &g), 0);
 	KUNIT_EXPECT_EQ(test, g.next_gc, MGC_HEAP_MINIMUM);
 	KUNIT_EXPECT_EQ(test, h->gc.alloc_since, 0ULL);
+
+	/*
+	 * Caches that held 3 MiB of free slots since the last collection:
+	 * the goal leaves them room twice over, and the count starts anew.
+	 */
+	KUNIT_EXPECT_EQ(test, h->gc.cache_peak, 0ULL);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 1, obj);
+	KUNIT_EXPECT_GE(test, h->gc.cache_peak, 64ULL);
+	h->gc.cache_peak = 3ULL << 20;
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, obj, 1, 0, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.heap_marked, 64ULL);
+	KUNIT_EXPECT_EQ(test, g.next_gc, 64 + (6ULL << 20));
+	KUNIT_EXPECT_EQ(test, h->gc.cache_peak, 0ULL);
 }
 
 static void mgc_test_roots_registry(struct kunit *test)

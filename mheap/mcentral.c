@@ -74,6 +74,7 @@ struct mspan *mcentral_cache_span(struct mheap *h, unsigned int spanclass)
 	list_add(&s->list, &c->cached);
 	h->cached_spans++;
 	h->cached_bytes += (u64)bitmap_weight(s->cachefree, s->nelems) * s->elemsize;
+	h->gc.cache_peak = max(h->gc.cache_peak, h->cached_bytes);
 	h->refills++;
 	return s;
 }

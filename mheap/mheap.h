@@ -301,6 +301,8 @@ struct mgc_special;
  * @prof: per heap-profile bucket, the frees of its sampled objects
  * @prof_len: buckets in @prof: one past the highest id added
  * @prof_cap: entries allocated at @prof
+ * @cache_peak: the most bytes of free cached slots (mheap.cached_bytes)
+ *	since the last collection: room the next goal leaves for the caches
  */
 struct mgc {
 	u32 sweepgen;
@@ -355,6 +357,7 @@ struct mgc {
 	struct gcheap_profile_count *prof;
 	u32 prof_len;
 	u32 prof_cap;
+	u64 cache_peak;
 };
 
 /**
