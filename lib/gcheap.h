@@ -749,9 +749,11 @@ int gcheap_unregister_thread(void);
 /**
  * gcheap_set_gc_percent() - set GOGC, the pace of automatic collections
  * @percent: a collection is due when the heap has grown by @percent over
- *	what the last collection found live (and is at least 4 MiB); -1 turns
- *	automatic collections off (Go's GOGC=off). At set-up the value is the
- *	environment variable GCHEAP_GOGC if set, else 100.
+ *	what the last collection found live (and is at least 4 MiB, and above
+ *	what it found live by twice the most the threads' caches held since
+ *	the collection before); -1 turns automatic collections off (Go's
+ *	GOGC=off). At set-up the value is the environment variable
+ *	GCHEAP_GOGC if set, else 100.
  *
  * As Go's debug.SetGCPercent(). The thread whose allocation finds a
  * collection due runs it before the allocation returns.
