@@ -236,9 +236,9 @@ static u64 mgc_percent_goal(s32 percent, u64 live)
  *
  * The GOGC goal, raised to leave the threads' caches room; or, under a soft
  * limit, 15/16 of the limit if that comes first (Go's memory-limit goal),
- * whatever the percent; but at least 1/16
- * of the live heap (and 1 MiB) above it, so that a live heap at the limit
- * does not run collections back to back (Go caps their CPU share instead).
+ * whatever the percent; but at least 1/16 of the live heap (and 1 MiB)
+ * above it, so that a live heap at the limit does not run collections back
+ * to back (Go caps their CPU share instead).
  *
  * Return: bytes; U64_MAX when automatic collections are off.
  */
@@ -509,9 +509,9 @@ void mgc_abort(struct mheap *h)
 
 /*
  * The worker's mutex_lock(&h->lock). While it waits, allocations' assists
- * stop marking (MGC_MARK_ASSIST): one assist's budget under the lock took
- * up to 4 ms, and the worker, which marks without the lock but needs it to
- * take work, stood idle behind it.
+ * stop marking (MGC_MARK_ASSIST): an assist marks its whole budget under
+ * the lock, milliseconds on a cold heap, and the worker, which marks
+ * without the lock but takes its work under it, stood idle behind it.
  */
 static void mgc_worker_lock(struct mheap *h)
 {
