@@ -628,7 +628,9 @@ int gcheap_gc_lazy(void);
  *  - at once, past 15/16 of the soft limit, and to make room under the hard
  *    limits;
  *  - under memory pressure (the kernel's shrinker), which also asks for a
- *    collection at the next allocation;
+ *    collection at the next allocation, unless automatic collections are
+ *    off (gcheap_set_gc_percent(-1) with no soft limit: none runs, as
+ *    with Go's GOGC=off);
  *  - on request, gcheap_free_os_memory().
  * A span's memory is allocated when the span is taken, charged to the
  * process's memory cgroup: at the cgroup's memory.max, or past a hard limit,
