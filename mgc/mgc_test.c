@@ -658,6 +658,43 @@ static void mgc_test_assist_yields(struct kunit *test)
 	mutex_unlock(&h->lock);
 }
 
+/*
+ * The marker takes grey objects off its list a batch at a time, to fetch
+ * them from memory together. A budget still ends it after the object that
+ * reached it, and what the batch held beyond goes back on the list: each
+ * object is scanned once, none is lost.
+ */
+static void mgc_test_mark_batch(struct kunit *test)
+{
+	struct mheap *h = mheap_test_heap(test, MHEAP_TEST_ARENA);
+	u64 parent[16], child[16], done;
+	struct gcheap_gc g;
+	unsigned int i;
+
+	mheap_test_alloc(test, h, MGC_TEST_SC, 16, parent);
+	mheap_test_alloc(test, h, MGC_TEST_SC, 16, child);
+	/* Each child is reachable only through its parent. */
+	for (i = 0; i < 16; i++)
+		mgc_test_poke(test, h, parent[i] + 8 * (i % 8), child[i]);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, parent, 16, GCHEAP_GC_CONCURRENT,
+					  &g), 0);
+	mutex_lock(&h->lock);
+	done = mgc_mark_progress(h);
+	KUNIT_EXPECT_EQ(test, mgc_mark_step(h, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, mgc_mark_progress(h) - done, 8ULL);
+	KUNIT_EXPECT_EQ(test, mgc_mark_step(h, 3 * 8, 0), 0);
+	KUNIT_EXPECT_EQ(test, mgc_mark_progress(h) - done, 4 * 8ULL);
+	KUNIT_EXPECT_EQ(test, mgc_mark_step(h, U64_MAX, 0), 1);
+	KUNIT_EXPECT_EQ(test, mgc_mark_progress(h) - done, 32 * 8ULL);
+	mutex_unlock(&h->lock);
+	KUNIT_ASSERT_EQ(test, mgc_test_gc(h, parent, 16, GCHEAP_GC_CONCURRENT,
+					  &g), 0);
+	KUNIT_EXPECT_EQ(test, h->gc.phase, (u32)MGC_PHASE_OFF);
+	KUNIT_EXPECT_EQ(test, g.objects_marked, 32ULL);
+	for (i = 0; i < 16; i++)
+		KUNIT_EXPECT_TRUE_MSG(test, mgc_test_live(h, child[i]), "c%u", i);
+}
+
 static int mgc_test_finalizer(struct mheap *h, u64 addr, u64 fn, u64 arg)
 {
 	struct gcheap_finalizer f = {
@@ -1313,6 +1350,7 @@ static struct kunit_case mgc_test_cases[] = {
 	KUNIT_CASE(mgc_test_dirty_page),
 	KUNIT_CASE(mgc_test_hard_goal),
 	KUNIT_CASE(mgc_test_assist_yields),
+	KUNIT_CASE(mgc_test_mark_batch),
 	KUNIT_CASE(mgc_test_mark_near),
 	KUNIT_CASE(mgc_test_specials),
 	KUNIT_CASE(mgc_test_finalizers),

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* hosted shim: <linux/prefetch.h> */
+#ifndef _HOSTED_LINUX_PREFETCH_H
+#define _HOSTED_LINUX_PREFETCH_H
+
+#define prefetch(x)	__builtin_prefetch(x)
+#define prefetchw(x)	__builtin_prefetch(x, 1)
+
+#endif /* _HOSTED_LINUX_PREFETCH_H */
