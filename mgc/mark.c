@@ -13,7 +13,9 @@
  * newly marked object is left unscanned and the overflow noted; after the
  * list drains, every marked object of the heap is scanned again (bdwgc
  * recovers from mark-stack overflow the same way), until a pass overflows no
- * more. No recursion, no unbounded allocation.
+ * more. No recursion, no unbounded allocation. A marker takes its grey
+ * objects off the list a few at a time and prefetches them before scanning
+ * the first (mark_drain()), so that their cache misses overlap.
  *
  * Two markers may run at once: the program's calls (a collection, an
  * allocation's assist), which hold mheap.lock, and the concurrent mark's
